@@ -1,0 +1,1 @@
+"""approvals-svc service_layer."""

@@ -1,0 +1,1 @@
+"""archive-svc service_layer."""

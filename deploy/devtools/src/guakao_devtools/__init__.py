@@ -1,0 +1,1 @@
+"""guakao developer tools: the `guakao` command line and local infrastructure."""

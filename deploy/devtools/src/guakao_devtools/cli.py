@@ -1,0 +1,114 @@
+"""`guakao`: the developer command line.
+
+    guakao infra up|down|status|logs   real PostgreSQL, Kafka and MinIO on loopback
+    guakao token --sub alice --role applicant --dept it
+    guakao migrate                     Alembic upgrade of every built service
+    guakao run                         infra up, migrations, services started (Ctrl-C stops)
+    guakao schemas export|check        the committed JSON Schemas of the events
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from guakao_devtools.infra import Infra, InfraError, main_progress
+
+
+def _infra(args: argparse.Namespace) -> int:
+    infra = Infra()
+    if args.action == "up":
+        infra.up(main_progress)
+        print(f"infrastructure up; data under {infra.cfg.data_dir}")
+        for name, state, where in infra.status():
+            print(f"  {name:9} {state:8} {where}")
+    elif args.action == "down":
+        infra.down(main_progress, wipe=args.wipe)
+    elif args.action == "status":
+        rows = infra.status()
+        for name, state, where in rows:
+            print(f"{name:9} {state:8} {where}")
+        return 0 if all(state == "ready" for _, state, _ in rows) else 3
+    elif args.action == "logs":
+        names = [args.component] if args.component else [c.name for c in infra.components]
+        for name in names:
+            component = infra.get(name)
+            print(f"==> {component.log} <==")
+            if component.log.exists():
+                print("\n".join(component.log.read_text(errors="replace").splitlines()[-args.lines:]))
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from guakao_shared.auth import Role, issue_dev_token
+
+    known = {r.value for r in Role}
+    unknown = [r for r in args.role if r not in known]
+    if unknown:
+        print(f"unknown role(s) {unknown}; known: {sorted(known)}", file=sys.stderr)
+        return 2
+    print(issue_dev_token(args.sub, args.role, args.dept, ttl_s=args.ttl, name=args.name))
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from guakao_devtools.services import migrate_all
+
+    migrate_all(Infra(), main_progress)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from guakao_devtools.services import run_suite
+
+    return run_suite(Infra(), main_progress)
+
+
+def _schemas(args: argparse.Namespace) -> int:
+    from guakao_devtools.schemas import check, export
+
+    if args.action == "export":
+        return export(main_progress)
+    return check(main_progress)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="guakao", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    infra = sub.add_parser("infra", help="local PostgreSQL, Kafka and MinIO")
+    infra.add_argument("action", choices=["up", "down", "status", "logs"])
+    infra.add_argument("component", nargs="?", choices=["postgres", "kafka", "minio"])
+    infra.add_argument("-n", "--lines", type=int, default=50, help="log lines to show")
+    infra.add_argument("--wipe", action="store_true", help="with down: delete all data too")
+    infra.set_defaults(func=_infra)
+
+    token = sub.add_parser("token", help="print a development bearer token")
+    token.add_argument("--sub", required=True, help="the user id")
+    token.add_argument("--role", action="append", required=True, help="a role (repeatable)")
+    token.add_argument("--dept", help="the user's department")
+    token.add_argument("--name", help="display name")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until expiry")
+    token.set_defaults(func=_token)
+
+    sub.add_parser("migrate", help="apply every built service's migrations").set_defaults(
+        func=_migrate)
+    sub.add_parser("run", help="infra up, migrate, run the built services").set_defaults(func=_run)
+
+    schemas = sub.add_parser("schemas", help="event JSON Schema snapshots")
+    schemas.add_argument("action", choices=["export", "check"])
+    schemas.set_defaults(func=_schemas)
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InfraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""applications-svc domain."""

@@ -1,0 +1,1 @@
+"""guakao shared library: events, messaging, telemetry, settings, auth, errors."""

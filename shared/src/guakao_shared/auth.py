@@ -1,0 +1,141 @@
+"""Authentication and roles: RS256 bearer JWTs verified against the identity provider's JWKS
+(issuer, audience and expiry checked, algorithm pinned). A token grants its roles and no more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from guakao_shared.devkeys import DEV_ISSUER, DEV_KID, dev_private_key_pem
+from guakao_shared.events import Actor
+from guakao_shared.problems import ProblemError
+
+
+class Role(StrEnum):
+    APPLICANT = "applicant"
+    DEPT_HEAD = "dept_head"
+    REVIEWER = "reviewer"
+    COMMITTEE_MEMBER = "committee_member"
+    TECH_LEAD = "tech_lead"
+    FINANCE = "finance"
+    LEGAL = "legal"
+    PROJECT_MANAGER = "project_manager"
+    CUSTODIAN = "custodian"
+    COMPLIANCE_OFFICER = "compliance_officer"
+    AUDITOR = "auditor"
+    PROCESS_ADMIN = "process_admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    department: str | None
+    roles: frozenset[str]
+    name: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def has_any(self, *roles: Role) -> bool:
+        return any(r.value in self.roles for r in roles)
+
+    def as_actor(self) -> Actor:
+        return Actor(sub=self.sub, department=self.department, roles=sorted(self.roles))
+
+
+class JwtVerifier:
+    """Verifies bearer tokens. The JWKS is fetched (blocking I/O) off the event loop and cached."""
+
+    ALGORITHMS = ("RS256",)
+
+    def __init__(self, jwks_url: str, *, issuer: str, audience: str) -> None:
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300)
+        self._issuer, self._audience = issuer, audience
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") not in self.ALGORITHMS:
+                raise jwt.InvalidAlgorithmError(f"algorithm {header.get('alg')!r} is not allowed")
+            signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            claims = jwt.decode(
+                token,
+                signing_key.key,
+                algorithms=list(self.ALGORITHMS),
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise ProblemError(
+                401, "Unauthorized", f"invalid bearer token: {exc}",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from exc
+        roles = claims.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise ProblemError(401, "Unauthorized", "invalid bearer token: roles must be a list")
+        known = {r.value for r in Role}
+        return Principal(
+            sub=claims["sub"],
+            department=claims.get("dept"),
+            roles=frozenset(r for r in roles if r in known),
+            name=claims.get("name"),
+            claims=claims,
+        )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ProblemError(
+            401, "Unauthorized", "a bearer token is required (Authorization: Bearer <jwt>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    verifier: JwtVerifier = request.app.state.jwt_verifier
+    return await verifier.verify(credentials.credentials)
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(principal: Principal, *roles: Role, action: str) -> None:
+    """Refuse with 403 unless the principal holds one of `roles`."""
+    if not principal.has_any(*roles):
+        wanted = ", ".join(r.value for r in roles)
+        raise ProblemError(
+            403, "Forbidden", f"{action} requires one of the roles: {wanted}",
+            required_roles=[r.value for r in roles],
+        )
+
+
+def issue_dev_token(
+    sub: str,
+    roles: list[str],
+    department: str | None = None,
+    *,
+    audience: str = "guakao",
+    ttl_s: int = 3600,
+    name: str | None = None,
+) -> str:
+    """A token signed with the development key (local use and tests only)."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": DEV_ISSUER, "aud": audience, "sub": sub, "iat": now, "nbf": now,
+        "exp": now + ttl_s, "roles": roles,
+    }
+    if department:
+        claims["dept"] = department
+    if name:
+        claims["name"] = name
+    return jwt.encode(claims, dev_private_key_pem(), algorithm="RS256", headers={"kid": DEV_KID})

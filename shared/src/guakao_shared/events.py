@@ -1,0 +1,156 @@
+"""Domain events: the envelope every Kafka message carries and the versioned payload models.
+
+These models are the single source of truth for the wire format. Their JSON Schemas are
+committed under `shared/schemas/` and a test refuses backward-incompatible changes.
+Consumers read tolerantly: an event type or version they do not know is skipped, not failed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Actor(BaseModel):
+    """Who caused an event: the authenticated user (or a service acting on its own)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sub: NonEmpty
+    department: str | None = None
+    roles: list[str] = Field(default_factory=list)
+
+
+class DocumentRef(BaseModel):
+    """A claim check: where a document lives in object storage, never its bytes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bucket: NonEmpty
+    key: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    version_id: str | None = None
+    sha256: Sha256Hex
+    size: Annotated[int, Field(ge=0)]
+    content_type: NonEmpty
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    document_type: NonEmpty
+
+
+class EventData(BaseModel):
+    """Base of every event payload. `event_type` and `schema_version` identify the schema."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int]
+
+
+class Envelope(BaseModel):
+    """The CloudEvents-style envelope. Trace context travels in Kafka headers, not here."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    event_type: NonEmpty
+    schema_version: Annotated[int, Field(ge=1)]
+    source: NonEmpty
+    case_id: uuid.UUID
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    actor: Actor
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(cls, data: EventData, *, source: str, case_id: uuid.UUID, actor: Actor) -> Envelope:
+        return cls(
+            event_type=data.event_type,
+            schema_version=data.schema_version,
+            source=source,
+            case_id=case_id,
+            actor=actor,
+            data=data.model_dump(mode="json"),
+        )
+
+    def payload(self) -> EventData | None:
+        """The typed payload, or None when this reader does not know the type or version."""
+        model = EVENT_TYPES.get((self.event_type, self.schema_version))
+        return None if model is None else model.model_validate(self.data)
+
+
+# ---- applications ------------------------------------------------------------------------
+
+
+class Money(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    amount: Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class ApplicationSubmitted(EventData):
+    event_type: ClassVar[str] = "application.submitted"
+    schema_version: ClassVar[int] = 1
+
+    application_id: uuid.UUID
+    title: NonEmpty
+    applicant: NonEmpty
+    department: NonEmpty
+    requested_funds: Money
+    start_date: date
+    end_date: date
+    materials: list[DocumentRef]
+
+
+# ---- approvals ---------------------------------------------------------------------------
+
+SubjectType = Literal["application"]
+
+
+class ApprovalRequested(EventData):
+    """Ask approvals-svc to open an approval case for a subject under a named policy."""
+
+    event_type: ClassVar[str] = "approval.requested"
+    schema_version: ClassVar[int] = 1
+
+    request_id: uuid.UUID
+    subject_type: SubjectType
+    subject_id: uuid.UUID
+    policy: NonEmpty
+    title: NonEmpty
+    requester: NonEmpty
+    department: NonEmpty
+    amount: Money | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class ApprovalDecided(EventData):
+    """Common shape of an approval outcome."""
+
+    request_id: uuid.UUID
+    approval_case_id: uuid.UUID
+    subject_type: SubjectType
+    subject_id: uuid.UUID
+    decided_by: NonEmpty
+    comment: str | None = None
+
+
+class ApprovalGranted(ApprovalDecided):
+    event_type: ClassVar[str] = "approval.granted"
+    schema_version: ClassVar[int] = 1
+
+
+class ApprovalRejected(ApprovalDecided):
+    event_type: ClassVar[str] = "approval.rejected"
+    schema_version: ClassVar[int] = 1
+
+
+EVENT_TYPES: dict[tuple[str, int], type[EventData]] = {
+    (model.event_type, model.schema_version): model
+    for model in (ApplicationSubmitted, ApprovalRequested, ApprovalGranted, ApprovalRejected)
+}

@@ -1,0 +1,192 @@
+"""Idempotent Kafka consumers.
+
+Each message is handled in one database transaction that also records its `event_id` in the
+inbox table: a redelivered event finds its id there and is skipped. The offset is committed
+(manual ack) only after that transaction commits. A message that cannot be parsed, or whose
+handler keeps failing after bounded retries with backoff, goes to the service's dead-letter
+topic with the error, and the consumer moves on. Infrastructure failures (database down) are
+not the message's fault: they are retried until the infrastructure is back, never dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from guakao_shared.db import inbox
+from guakao_shared.events import Envelope, EventData
+from guakao_shared.metrics import EVENTS_CONSUMED
+from guakao_shared.telemetry import set_business_attributes
+from guakao_shared.topology import dead_letter_topic
+from guakao_shared.uow import SqlAlchemyUnitOfWork
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError,
+)
+
+
+class PermanentError(Exception):
+    """Raise from a handler when retrying cannot help: the message goes to the dead-letter topic."""
+
+
+class UnitOfWorkLike(Protocol):
+    session: Any
+
+    async def __aenter__(self) -> Any: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+Handler = Callable[[Envelope, Any, Any], Awaitable[None]]
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+class InboxConsumer:
+    """Dispatches envelopes by event type to handlers `(envelope, payload, uow)`; ignores the rest."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        name: str,
+        uow_factory: Callable[[], SqlAlchemyUnitOfWork],
+        handlers: Mapping[str, Handler],
+        broker: KafkaBroker,
+        max_attempts: int = 3,
+        retry_backoff_s: float = 0.2,
+    ) -> None:
+        self.service, self.name = service, name
+        self._uow_factory = uow_factory
+        self._handlers = dict(handlers)
+        self._broker = broker
+        self._max_attempts = max_attempts
+        self._backoff = retry_backoff_s
+
+    def subscribe(self, topic: str) -> None:
+        """Register on the broker: one consumer group per (service, consumer), manual commits."""
+        subscriber = self._broker.subscriber(
+            topic,
+            group_id=f"{self.service}.{self.name}",
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            decoder=_raw_bytes,
+        )
+        subscriber(self.on_message)
+
+    async def on_message(self, msg: KafkaMessage) -> None:
+        outcome = await self.process(msg.body, dict(msg.headers), _origin(msg))
+        EVENTS_CONSUMED.labels(self.service, self.name, outcome).inc()
+        await msg.ack()
+
+    async def process(self, body: bytes, headers: Mapping[str, str], origin: Mapping[str, Any]) -> str:
+        """Handle one message; return the outcome. Raises only while infrastructure is down."""
+        try:
+            envelope = Envelope.model_validate_json(body)
+        except ValidationError as exc:
+            await self._dead_letter(body, headers, origin, f"malformed envelope: {exc}")
+            return "dead_lettered"
+        set_business_attributes(case_id=envelope.case_id, event_type=envelope.event_type)
+        handler = self._handlers.get(envelope.event_type)
+        if handler is None:
+            return "ignored"  # tolerant reader: not ours, or not a type we know
+        try:
+            payload = envelope.payload()
+        except ValidationError as exc:
+            await self._dead_letter(body, headers, origin, f"invalid {envelope.event_type}: {exc}")
+            return "dead_lettered"
+        if payload is None:
+            log.warning("skipping %s v%s: unknown schema version", envelope.event_type,
+                        envelope.schema_version)
+            return "ignored"
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._apply(envelope, payload, handler)
+            except Exception as exc:
+                if _is_transient(exc):
+                    delay = min(self._backoff * 2 ** min(attempt, 8), 30.0)
+                    log.warning("transient failure on %s (attempt %d), retrying in %.1fs: %s",
+                                envelope.event_id, attempt, delay, exc)
+                    await asyncio.sleep(delay)
+                    continue
+                if isinstance(exc, PermanentError) or attempt >= self._max_attempts:
+                    log.exception("giving up on event %s after %d attempt(s)", envelope.event_id,
+                                  attempt)
+                    await self._dead_letter(body, headers, origin, f"{type(exc).__name__}: {exc}",
+                                            attempts=attempt)
+                    return "dead_lettered"
+                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+
+    async def _apply(self, envelope: Envelope, payload: EventData, handler: Handler) -> str:
+        async with self._uow_factory() as uow:
+            claimed = await uow.session.execute(
+                insert(inbox)
+                .values(consumer=self.name, event_id=envelope.event_id,
+                        event_type=envelope.event_type)
+                .on_conflict_do_nothing()
+                .returning(inbox.c.event_id)
+            )
+            if claimed.first() is None:
+                return "duplicate"
+            await handler(envelope, payload, uow)
+            await uow.commit()
+        return "applied"
+
+    async def _dead_letter(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        origin: Mapping[str, Any],
+        error: str,
+        *,
+        attempts: int = 1,
+    ) -> None:
+        dl_headers = {k: v for k, v in headers.items() if k in {"traceparent", "tracestate"}}
+        dl_headers.update({
+            "dlq.error": error[:2000],
+            "dlq.consumer": f"{self.service}.{self.name}",
+            "dlq.attempts": str(attempts),
+            "dlq.id": str(uuid.uuid4()),
+            **{f"dlq.origin.{k}": str(v) for k, v in origin.items()},
+        })
+        log.error("dead-lettering message from %s: %s", dict(origin), error[:500])
+        await self._broker.publish(
+            body,
+            topic=dead_letter_topic(self.service),
+            key=str(origin["key"]).encode() if origin.get("key") else None,
+            headers=dl_headers,
+        )
+
+
+def _raw_bytes(msg: Any) -> Any:
+    """Never let FastStream JSON-decode: a malformed body must reach us to be dead-lettered."""
+    return msg.body
+
+
+def _origin(msg: KafkaMessage) -> dict[str, Any]:
+    rec = msg.raw_message
+    key = getattr(rec, "key", None)
+    return {
+        "topic": getattr(rec, "topic", ""),
+        "partition": getattr(rec, "partition", ""),
+        "offset": getattr(rec, "offset", ""),
+        "key": key.decode(errors="replace") if isinstance(key, bytes) else "",
+    }

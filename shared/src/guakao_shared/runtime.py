@@ -1,0 +1,193 @@
+"""The composition root every service shares: one call builds the FastAPI app with its
+lifespan (database engine, Kafka broker with tracing, outbox relay, JWT verifier, object store),
+health and readiness probes, Prometheus metrics and problem+json errors. Services add only
+their routers, consumers and domain error mapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from guakao_shared.auth import JwtVerifier
+from guakao_shared.db import make_engine, make_session_factory
+from guakao_shared.idempotency import IdempotencyKeyReused
+from guakao_shared.inbox import Handler, InboxConsumer
+from guakao_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from guakao_shared.objectstore import S3DocumentStore
+from guakao_shared.outbox import OutboxRelay
+from guakao_shared.problems import install_problem_handlers
+from guakao_shared.settings import ServiceSettings
+from guakao_shared.telemetry import (
+    instrument_app,
+    instrument_engine,
+    setup_telemetry,
+    shutdown_telemetry,
+)
+from guakao_shared.uow import SqlAlchemyUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    """Everything one service process holds. Build it, register consumers, then `create_app()`."""
+
+    def __init__(self, service: str, settings: ServiceSettings) -> None:
+        self.service = service
+        self.settings = settings
+        self.tracer_provider = setup_telemetry(service, log_level=settings.log_level)
+        self.engine = make_engine(settings.database_url)
+        instrument_engine(self.engine)
+        self.session_factory = make_session_factory(self.engine)
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap,
+            client_id=f"guakao-{service}",
+            enable_idempotence=True,
+            acks="all",
+            middlewares=[KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider)],
+        )
+        self.relay = OutboxRelay(
+            self.engine,
+            service=service,
+            kafka_bootstrap=settings.kafka_bootstrap,
+            poll_interval_s=settings.relay_poll_interval_s,
+            batch_size=settings.relay_batch_size,
+        )
+        self.documents = S3DocumentStore(
+            settings.s3_endpoint,
+            settings.s3_access_key,
+            settings.s3_secret_key.get_secret_value(),
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+        )
+        self.verifier = JwtVerifier(
+            settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+        self.consumers: list[InboxConsumer] = []
+        self._broker_started = asyncio.Event()
+
+    def add_consumer(
+        self,
+        name: str,
+        *,
+        topic: str,
+        uow_factory: Callable[[], SqlAlchemyUnitOfWork],
+        handlers: Mapping[str, Handler],
+    ) -> InboxConsumer:
+        consumer = InboxConsumer(
+            service=self.service,
+            name=name,
+            uow_factory=uow_factory,
+            handlers=handlers,
+            broker=self.broker,
+            max_attempts=self.settings.consumer_max_attempts,
+            retry_backoff_s=self.settings.consumer_retry_backoff_s,
+        )
+        consumer.subscribe(topic)
+        self.consumers.append(consumer)
+        return consumer
+
+    async def _start_broker(self) -> None:
+        """Kafka may be down when we start: keep trying in the background, never crash."""
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.start()
+                self._broker_started.set()
+                log.info("kafka broker connected (%d consumer(s))", len(self.consumers))
+                return
+            except Exception as exc:
+                log.warning("kafka not reachable yet (%s); retrying in %.1fs", exc, delay)
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
+
+    @asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(self._start_broker(), name="broker-start")]
+        if self.settings.relay_enabled:
+            tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        try:
+            yield
+        finally:
+            self.relay.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
+            await self.engine.dispose()
+            shutdown_telemetry()
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"down: {type(exc).__name__}"
+        checks["kafka"] = "ok" if self._broker_started.is_set() else "connecting"
+        if self.settings.relay_enabled:
+            checks["outbox_relay"] = "active" if self.relay.active else "standby"
+        return checks
+
+    def create_app(
+        self,
+        *,
+        title: str,
+        version: str,
+        routers: Sequence[APIRouter],
+        domain_errors: Mapping[type[Exception], int],
+        description: str = "",
+    ) -> FastAPI:
+        app = FastAPI(
+            title=title, version=version, description=description, lifespan=self.lifespan,
+            docs_url="/docs", openapi_url="/openapi.json",
+        )
+        app.state.runtime = self
+        app.state.jwt_verifier = self.verifier
+        install_problem_handlers(app, {IdempotencyKeyReused: 422, **domain_errors})
+        for router in routers:
+            app.include_router(router)
+
+        @app.get("/health/live", tags=["ops"], include_in_schema=False)
+        async def live() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @app.get("/health/ready", tags=["ops"], include_in_schema=False)
+        async def ready(response: Response) -> dict[str, Any]:
+            checks = await self.readiness()
+            ok = checks["database"] == "ok" and checks["kafka"] == "ok"
+            response.status_code = 200 if ok else 503
+            return {"status": "ok" if ok else "not ready", "checks": checks}
+
+        @app.get("/metrics", tags=["ops"], include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        service = self.service
+
+        @app.middleware("http")
+        async def http_metrics(request: Request, call_next: Any) -> Response:
+            start = time.perf_counter()
+            response: Response = await call_next(request)
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(service, request.method, route, response.status_code).inc()
+            HTTP_LATENCY.labels(service, request.method, route).observe(time.perf_counter() - start)
+            return response
+
+        instrument_app(app)
+        return app
