@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -49,13 +50,64 @@ class Principal:
         return Actor(sub=self.sub, department=self.department, roles=sorted(self.roles))
 
 
+class JwksCache:
+    """The identity provider's signing keys, fetched from its JWKS URL and cached.
+
+    An unknown `kid` triggers a refresh (at most every 30 s), so key rotation needs no restart.
+    `file:` URLs are read too: that is how services find the development key locally.
+    """
+
+    TTL_S = 300.0
+    MIN_REFRESH_S = 30.0
+
+    def __init__(self, url: str) -> None:
+        if not url.startswith(("https://", "http://", "file:")):
+            raise ValueError(f"unsupported JWKS URL {url!r}: use https:// (or file: in development)")
+        self._url = url
+        self._keys: dict[str | None, Any] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str | None) -> Any:
+        age = time.monotonic() - self._fetched_at
+        if kid not in self._keys or age > self.TTL_S:
+            async with self._lock:
+                age = time.monotonic() - self._fetched_at
+                if age > self.TTL_S or (kid not in self._keys and age > self.MIN_REFRESH_S):
+                    await self._refresh()
+        if kid not in self._keys:
+            raise jwt.InvalidKeyError(f"no signing key with kid {kid!r} in the JWKS")
+        return self._keys[kid]
+
+    async def _refresh(self) -> None:
+        if self._url.startswith("file:"):
+            from urllib.parse import urlparse
+            from urllib.request import url2pathname
+
+            data = await asyncio.to_thread(
+                lambda: json.loads(open(url2pathname(urlparse(self._url).path)).read())
+            )
+        else:
+            import httpx
+
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(self._url)
+                response.raise_for_status()
+                data = response.json()
+        keys: dict[str | None, Any] = {}
+        for jwk in jwt.PyJWKSet.from_dict(data).keys:
+            if jwk.key_type == "RSA":
+                keys[jwk.key_id] = jwk.key
+        self._keys, self._fetched_at = keys, time.monotonic()
+
+
 class JwtVerifier:
     """Verifies bearer tokens. The JWKS is fetched (blocking I/O) off the event loop and cached."""
 
     ALGORITHMS = ("RS256",)
 
     def __init__(self, jwks_url: str, *, issuer: str, audience: str) -> None:
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300)
+        self._jwks = JwksCache(jwks_url)
         self._issuer, self._audience = issuer, audience
 
     async def verify(self, token: str) -> Principal:
@@ -63,10 +115,10 @@ class JwtVerifier:
             header = jwt.get_unverified_header(token)
             if header.get("alg") not in self.ALGORITHMS:
                 raise jwt.InvalidAlgorithmError(f"algorithm {header.get('alg')!r} is not allowed")
-            signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            signing_key = await self._jwks.key(header.get("kid"))
             claims = jwt.decode(
                 token,
-                signing_key.key,
+                signing_key,
                 algorithms=list(self.ALGORITHMS),
                 audience=self._audience,
                 issuer=self._issuer,

@@ -1,0 +1,32 @@
+"""Alembic glue shared by every service's `migrations/env.py` (async engine, online mode)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from sqlalchemy import MetaData, pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def run_migrations(target_metadata: MetaData, default_url: Callable[[], str]) -> None:
+    """Run the migrations against `sqlalchemy.url` from the Alembic config, or the settings'."""
+    from alembic import context
+
+    url = context.config.get_main_option("sqlalchemy.url") or default_url()
+    url = url.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    def run(connection: Connection) -> None:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as conn:
+            await conn.run_sync(run)
+            await conn.commit()
+        await engine.dispose()
+
+    asyncio.run(main())
