@@ -1,0 +1,253 @@
+"""Test support for the real-infrastructure suites: service processes, an OTLP trace receiver,
+Kafka and database probes, and polling with a deadline (never a fixed sleep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from guakao_devtools.infra import Infra
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[4]
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float = 30.0,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    last: Any = None
+    while True:
+        last = await probe()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def bearer(sub: str, *roles: str, dept: str | None = "it", **claims: Any) -> dict[str, str]:
+    """An Authorization header with a development token."""
+    from guakao_shared.auth import issue_dev_token
+
+    return {"Authorization": f"Bearer {issue_dev_token(sub, list(roles), dept, **claims)}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ---- service processes -------------------------------------------------------------------------
+
+SERVICE_DIRS = {"applications": REPO / "services" / "applications-svc",
+                "approvals": REPO / "approvals-svc"}
+
+
+@dataclass
+class ServiceProcess:
+    """One service run as a real process (uvicorn), as it runs in production."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, **overrides: str) -> None:
+        env = {**os.environ, **self.env, **overrides}
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", f"{self.name}_svc.entrypoints.app:create_app",
+                 "--factory", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name}-svc exited ({self.proc.returncode}):\n{self.tail()}")
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name}-svc not ready within {timeout}s:\n{self.tail()}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def tail(self, lines: int = 60) -> str:
+        if not self.log.exists():
+            return ""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def migrate(infra: Infra, service: str) -> None:
+    env = {**os.environ, **infra.service_env(service)}
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(SERVICE_DIRS[service] / "alembic.ini"),
+         "upgrade", "head"],
+        env=env, check=True, capture_output=True, cwd=REPO,
+    )
+
+
+# ---- an OTLP/HTTP trace receiver -----------------------------------------------------------------
+
+
+@dataclass
+class ReceivedSpan:
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    kind: int
+    service: str
+    attributes: dict[str, Any]
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+class OtlpReceiver:
+    """A minimal OTLP/HTTP (protobuf) endpoint that keeps every span it is sent."""
+
+    def __init__(self) -> None:
+        self.spans: list[ReceivedSpan] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver._ingest(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _ingest(self, body: bytes) -> None:
+        from google.protobuf.json_format import MessageToDict
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        spans = []
+        for resource_spans in request.resource_spans:
+            attrs = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope in resource_spans.scope_spans:
+                for span in scope.spans:
+                    spans.append(ReceivedSpan(
+                        trace_id=span.trace_id.hex(), span_id=span.span_id.hex(),
+                        parent_span_id=span.parent_span_id.hex(), name=span.name,
+                        kind=span.kind, service=attrs.get("service.name", ""),
+                        attributes={a.key: MessageToDict(a.value) for a in span.attributes},
+                        links=[(link.trace_id.hex(), link.span_id.hex()) for link in span.links],
+                    ))
+        with self._lock:
+            self.spans.extend(spans)
+
+    def trace(self, trace_id: str) -> list[ReceivedSpan]:
+        with self._lock:
+            return [s for s in self.spans if s.trace_id == trace_id]
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+
+# ---- Kafka and database probes -------------------------------------------------------------------
+
+
+async def read_topic(bootstrap: str, topic: str, *,
+                     match: Callable[[Any], bool], timeout: float = 30.0) -> Any:
+    """Read `topic` from the beginning until a record matches; fail after `timeout`."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    if match(record):
+                        return record
+        raise AssertionError(f"no matching record on {topic} within {timeout:.0f}s")
+    finally:
+        await consumer.stop()
+
+
+async def publish_raw(bootstrap: str, topic: str, value: bytes, *, key: str,
+                      headers: list[tuple[str, bytes]] | None = None) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key.encode(), headers=headers or [])
+    finally:
+        await producer.stop()
+
+
+async def query(infra: Infra, database: str, sql: str, *args: Any) -> list[Any]:
+    import asyncpg
+
+    conn = await asyncpg.connect(host=infra.cfg.host, port=infra.cfg.pg_port, user="postgres",
+                                 database=database)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
+def envelope(event_type: str, data: dict[str, Any], *, case_id: uuid.UUID,
+             source: str = "applications", event_id: uuid.UUID | None = None) -> bytes:
+    return json.dumps({
+        "event_id": str(event_id or uuid.uuid4()), "event_type": event_type, "schema_version": 1,
+        "source": source, "case_id": str(case_id), "occurred_at": "2026-11-24T00:00:00Z",
+        "actor": {"sub": "test-suite"}, "data": data,
+    }).encode()

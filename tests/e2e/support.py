@@ -1,0 +1,55 @@
+"""Helpers for driving a case through the real services over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from guakao_devtools.testing import bearer, eventually
+
+APPLICANT = bearer("alice", "applicant", dept="it")
+REVIEWER = bearer("rita", "reviewer", dept="pmo")
+
+
+def application_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "ERP upgrade",
+        "background": "The finance ERP is out of support.",
+        "objectives": "Move finance to the new ERP by year end.",
+        "expected_benefits": "Month-end close in 3 days instead of 8.",
+        "resources": {
+            "technology": ["SAP S/4HANA"],
+            "funds": {"amount": "1200000.00", "currency": "CNY"},
+            "personnel": [{"role": "developer", "headcount": 3, "effort_person_days": "240"}],
+        },
+        "start_date": "2027-01-01",
+        "end_date": "2027-12-31",
+        "risks": [{"description": "vendor delay", "likelihood": "medium", "impact": "high",
+                   "mitigation": "penalty clause"}],
+    }
+    body.update(overrides)
+    return body
+
+
+async def task_for(approvals: httpx.Client, subject_id: str,
+                   headers: dict[str, str] = REVIEWER, timeout: float = 30) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        response = approvals.get("/v1/tasks", headers=headers, params={"limit": 200})
+        assert response.status_code == 200, response.text
+        return next((t for t in response.json() if t["subject_id"] == subject_id), None)
+
+    return await eventually(probe, timeout=timeout, what=f"an approval task for {subject_id}")
+
+
+async def status_becomes(applications: httpx.Client, app_id: str, status: str,
+                         timeout: float = 30) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        body = applications.get(f"/v1/applications/{app_id}", headers=APPLICANT).json()
+        return body if body["status"] == status else None
+
+    return await eventually(probe, timeout=timeout, what=f"application {app_id} to be {status}")
+
+
+def new_key() -> str:
+    return f"test-{uuid.uuid4()}"
