@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -38,6 +38,34 @@ from guakao_shared.telemetry import (
 from guakao_shared.uow import SqlAlchemyUnitOfWork
 
 log = logging.getLogger(__name__)
+
+
+class HttpMetricsMiddleware:
+    """Request counts and latency by route template (pure ASGI: keeps the trace context intact)."""
+
+    def __init__(self, app: Any, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(self.service, scope["method"], route, status).inc()
+            HTTP_LATENCY.labels(self.service, scope["method"], route).observe(
+                time.perf_counter() - start)
 
 
 class ServiceRuntime:
@@ -178,16 +206,6 @@ class ServiceRuntime:
         async def metrics() -> Response:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-        service = self.service
-
-        @app.middleware("http")
-        async def http_metrics(request: Request, call_next: Any) -> Response:
-            start = time.perf_counter()
-            response: Response = await call_next(request)
-            route = getattr(request.scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(service, request.method, route, response.status_code).inc()
-            HTTP_LATENCY.labels(service, request.method, route).observe(time.perf_counter() - start)
-            return response
-
+        app.add_middleware(HttpMetricsMiddleware, service=self.service)
         instrument_app(app)
         return app

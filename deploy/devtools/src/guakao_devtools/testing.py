@@ -86,7 +86,8 @@ class ServiceProcess:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", f"{self.name}_svc.entrypoints.app:create_app",
-                 "--factory", "--host", "127.0.0.1", "--port", str(self.port)],
+                 "--factory", "--reset-contextvars", "--host", "127.0.0.1",
+                 "--port", str(self.port)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
@@ -148,13 +149,20 @@ class OtlpReceiver:
 
     def __init__(self) -> None:
         self.spans: list[ReceivedSpan] = []
+        self.errors: list[str] = []
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver._ingest(body)
+                try:
+                    receiver._ingest(body)
+                except Exception as exc:  # keep it visible: a test asserting on spans says why
+                    receiver.errors.append(repr(exc))
+                    self.send_response(400)
+                    self.end_headers()
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.end_headers()
