@@ -16,12 +16,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from guakao_devtools.infra import Infra, InfraConfig
-from guakao_devtools.testing import OtlpReceiver, ServiceProcess, bearer, migrate
+from guakao_devtools.services import ServiceProcess, migrate
+from guakao_devtools.testing import OtlpReceiver, bearer
 
-TEST_PORTS = {"pg_port": 25432, "kafka_port": 29092, "kafka_controller_port": 29093,
-              "minio_port": 29000, "minio_console_port": 29001}
+TEST_PORTS = {
+    "pg_port": 25432,
+    "kafka_port": 29092,
+    "kafka_controller_port": 29093,
+    "minio_port": 29000,
+    "minio_console_port": 29001,
+}
 SERVICE_PORTS = {"applications": 28001, "approvals": 28002}
 
 
@@ -52,8 +57,11 @@ def otlp() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture(scope="session")
-def services(infra: Infra, otlp: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory,
-             ) -> Iterator[dict[str, ServiceProcess]]:
+def services(
+    infra: Infra,
+    otlp: OtlpReceiver,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, ServiceProcess]]:
     logs = tmp_path_factory.mktemp("service-logs")
     procs = {}
     for name, port in SERVICE_PORTS.items():

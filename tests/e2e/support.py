@@ -25,15 +25,25 @@ def application_body(**overrides: Any) -> dict[str, Any]:
         },
         "start_date": "2027-01-01",
         "end_date": "2027-12-31",
-        "risks": [{"description": "vendor delay", "likelihood": "medium", "impact": "high",
-                   "mitigation": "penalty clause"}],
+        "risks": [
+            {
+                "description": "vendor delay",
+                "likelihood": "medium",
+                "impact": "high",
+                "mitigation": "penalty clause",
+            }
+        ],
     }
     body.update(overrides)
     return body
 
 
-async def task_for(approvals: httpx.Client, subject_id: str,
-                   headers: dict[str, str] = REVIEWER, timeout: float = 30) -> dict[str, Any]:
+async def task_for(
+    approvals: httpx.Client,
+    subject_id: str,
+    headers: dict[str, str] = REVIEWER,
+    timeout: float = 30,
+) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         response = approvals.get("/v1/tasks", headers=headers, params={"limit": 200})
         assert response.status_code == 200, response.text
@@ -42,8 +52,9 @@ async def task_for(approvals: httpx.Client, subject_id: str,
     return await eventually(probe, timeout=timeout, what=f"an approval task for {subject_id}")
 
 
-async def status_becomes(applications: httpx.Client, app_id: str, status: str,
-                         timeout: float = 30) -> dict[str, Any]:
+async def status_becomes(
+    applications: httpx.Client, app_id: str, status: str, timeout: float = 30
+) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         body = applications.get(f"/v1/applications/{app_id}", headers=APPLICANT).json()
         return body if body["status"] == status else None

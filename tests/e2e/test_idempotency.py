@@ -6,9 +6,9 @@ import asyncio
 import uuid
 
 import httpx
-
 from guakao_devtools.infra import Infra
 from guakao_devtools.testing import bearer, query
+
 from tests.e2e.support import APPLICANT, REVIEWER, application_body, new_key, task_for
 
 
@@ -16,16 +16,25 @@ async def test_a_retried_create_with_the_same_key_creates_one_draft(
     applications: httpx.Client, infra: Infra
 ) -> None:
     key = new_key()
-    first = applications.post("/v1/applications", json=application_body(title="Retried"),
-                              headers={**APPLICANT, "Idempotency-Key": key})
-    again = applications.post("/v1/applications", json=application_body(title="Retried"),
-                              headers={**APPLICANT, "Idempotency-Key": key})
+    first = applications.post(
+        "/v1/applications",
+        json=application_body(title="Retried"),
+        headers={**APPLICANT, "Idempotency-Key": key},
+    )
+    again = applications.post(
+        "/v1/applications",
+        json=application_body(title="Retried"),
+        headers={**APPLICANT, "Idempotency-Key": key},
+    )
     assert first.status_code == again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["Idempotency-Replayed"] == "true"
-    rows = await query(infra, "applications",
-                       "SELECT count(*) AS n FROM applications WHERE id = $1",
-                       uuid.UUID(first.json()["id"]))
+    rows = await query(
+        infra,
+        "applications",
+        "SELECT count(*) AS n FROM applications WHERE id = $1",
+        uuid.UUID(first.json()["id"]),
+    )
     assert rows[0]["n"] == 1
 
 
@@ -33,10 +42,16 @@ async def test_reusing_a_key_for_a_different_request_is_refused(
     applications: httpx.Client,
 ) -> None:
     key = new_key()
-    applications.post("/v1/applications", json=application_body(title="One"),
-                      headers={**APPLICANT, "Idempotency-Key": key})
-    other = applications.post("/v1/applications", json=application_body(title="Two"),
-                              headers={**APPLICANT, "Idempotency-Key": key})
+    applications.post(
+        "/v1/applications",
+        json=application_body(title="One"),
+        headers={**APPLICANT, "Idempotency-Key": key},
+    )
+    other = applications.post(
+        "/v1/applications",
+        json=application_body(title="Two"),
+        headers={**APPLICANT, "Idempotency-Key": key},
+    )
     assert other.status_code == 422
     assert "already used for a different request" in other.json()["detail"]
 
@@ -53,9 +68,12 @@ async def test_a_decision_sent_twice_with_one_key_has_one_effect(
     again = approvals.post(f"/v1/tasks/{task['id']}/decision", json=decision, headers=headers)
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
-    granted = await query(infra, "approvals",
-                          "SELECT count(*) AS n FROM outbox WHERE key = $1 "
-                          "AND event_type = 'approval.granted'", app["id"])
+    granted = await query(
+        infra,
+        "approvals",
+        "SELECT count(*) AS n FROM outbox WHERE key = $1 AND event_type = 'approval.granted'",
+        app["id"],
+    )
     assert granted[0]["n"] == 1
 
 
@@ -69,14 +87,20 @@ async def test_two_approvers_deciding_at_once_give_one_outcome(
         url = f"/v1/tasks/{task['id']}/decision"
         results = await asyncio.gather(
             client.post(url, json={"decision": "approve"}, headers=bearer("r1", "reviewer")),
-            client.post(url, json={"decision": "reject", "comment": "no"},
-                        headers=bearer("r2", "reviewer")),
+            client.post(
+                url, json={"decision": "reject", "comment": "no"}, headers=bearer("r2", "reviewer")
+            ),
         )
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200, 409], [r.text for r in results]
-    outcomes = await query(infra, "approvals",
-                           "SELECT event_type FROM outbox WHERE key = $1 AND event_type IN "
-                           "('approval.granted', 'approval.rejected')", app["id"])
+    outcomes = await query(
+        infra,
+        "approvals",
+        "SELECT event_type FROM outbox WHERE key = $1 AND event_type IN "
+        "('approval.granted', 'approval.rejected')",
+        app["id"],
+    )
     winner = next(r for r in results if r.status_code == 200).json()["status"]
     assert [o["event_type"] for o in outcomes] == [
-        "approval.granted" if winner == "APPROVED" else "approval.rejected"]
+        "approval.granted" if winner == "APPROVED" else "approval.rejected"
+    ]

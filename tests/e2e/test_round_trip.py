@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import httpx
-
 from guakao_devtools.infra import Infra
+
 from tests.e2e.support import APPLICANT, REVIEWER, status_becomes, task_for
 
 
@@ -17,7 +17,8 @@ async def test_submitted_application_is_approved_by_a_reviewer(
     assert app["status"] == "DRAFT"
     content = b"%PDF-1.7 feasibility study\n" * 100
     upload = applications.post(
-        f"/v1/applications/{app['id']}/documents", headers=APPLICANT,
+        f"/v1/applications/{app['id']}/documents",
+        headers=APPLICANT,
         data={"document_type": "feasibility_study"},
         files={"file": ("feasibility.pdf", content, "application/pdf")},
     )
@@ -25,8 +26,9 @@ async def test_submitted_application_is_approved_by_a_reviewer(
     document = upload.json()
     assert document["sha256"] == hashlib.sha256(content).hexdigest()
     assert document["size"] == len(content)
-    stored = infra.minio.client().get_object(document["bucket"], document["key"],
-                                             version_id=document["version_id"])
+    stored = infra.minio.client().get_object(
+        document["bucket"], document["key"], version_id=document["version_id"]
+    )
     assert hashlib.sha256(stored.read()).hexdigest() == document["sha256"]
 
     submitted = applications.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT)
@@ -35,8 +37,11 @@ async def test_submitted_application_is_approved_by_a_reviewer(
 
     task = await task_for(approvals, app["id"])
     assert task["requester"] == "alice" and task["role"] == "reviewer"
-    decided = approvals.post(f"/v1/tasks/{task['id']}/decision", headers=REVIEWER,
-                             json={"decision": "approve", "comment": "fits the IT strategy"})
+    decided = approvals.post(
+        f"/v1/tasks/{task['id']}/decision",
+        headers=REVIEWER,
+        json={"decision": "approve", "comment": "fits the IT strategy"},
+    )
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "APPROVED"
     assert decided.json()["tasks"][0]["decided_by"] == "rita"
@@ -50,11 +55,16 @@ async def test_rejected_application_ends_rejected_with_the_reason(
     applications: httpx.Client, approvals: httpx.Client, draft
 ) -> None:
     app = draft(title="Shadow IT tool")
-    assert applications.post(f"/v1/applications/{app['id']}/submit",
-                             headers=APPLICANT).status_code == 200
+    assert (
+        applications.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT).status_code
+        == 200
+    )
     task = await task_for(approvals, app["id"])
-    decided = approvals.post(f"/v1/tasks/{task['id']}/decision", headers=REVIEWER,
-                             json={"decision": "reject", "comment": "duplicates an existing tool"})
+    decided = approvals.post(
+        f"/v1/tasks/{task['id']}/decision",
+        headers=REVIEWER,
+        json={"decision": "reject", "comment": "duplicates an existing tool"},
+    )
     assert decided.status_code == 200, decided.text
     final = await status_becomes(applications, app["id"], "REJECTED")
     assert final["history"][-1]["note"] == "duplicates an existing tool"
@@ -65,12 +75,14 @@ async def test_the_applicant_never_sees_their_own_request_in_the_inbox(
 ) -> None:
     both = auth("alice", "applicant", "reviewer", dept="it")
     app = draft(headers=both)
-    assert applications.post(f"/v1/applications/{app['id']}/submit",
-                             headers=both).status_code == 200
+    assert (
+        applications.post(f"/v1/applications/{app['id']}/submit", headers=both).status_code == 200
+    )
     task = await task_for(approvals, app["id"])  # visible to another reviewer
     mine = approvals.get("/v1/tasks", headers=both, params={"limit": 200}).json()
     assert all(t["subject_id"] != app["id"] for t in mine)
-    refused = approvals.post(f"/v1/tasks/{task['id']}/decision", headers=both,
-                             json={"decision": "approve"})
+    refused = approvals.post(
+        f"/v1/tasks/{task['id']}/decision", headers=both, json={"decision": "approve"}
+    )
     assert refused.status_code == 403
     assert refused.json()["rule"] == "sod.own_request"

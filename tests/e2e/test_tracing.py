@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 
 import httpx
-
 from guakao_devtools.testing import OtlpReceiver, eventually
+
 from tests.e2e.support import APPLICANT, task_for
 
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP SpanKind values
@@ -29,29 +29,39 @@ async def test_submit_relay_and_consumer_share_one_trace(
         return [s for s in otlp.trace(trace_id) if s.kind == kind and s.service == service]
 
     async def complete() -> bool:
-        return bool(spans_of(SERVER, "applications") and spans_of(PRODUCER, "applications")
-                    and spans_of(CONSUMER, "approvals"))
+        return bool(
+            spans_of(SERVER, "applications")
+            and spans_of(PRODUCER, "applications")
+            and spans_of(CONSUMER, "approvals")
+        )
 
     try:
         await eventually(complete, timeout=30, what="the submit trace to reach the OTLP receiver")
     except AssertionError as exc:
         seen = sorted({(s.service, s.kind, s.name) for s in otlp.trace(trace_id)})
-        recent = [(s.service, s.name, s.trace_id[:8], s.parent_span_id) for s in otlp.spans
-                  if s.kind == SERVER][-5:]
-        raise AssertionError(f"{exc}; spans seen: {seen}; receiver errors: {otlp.errors[:3]}; "
-                             f"{len(otlp.spans)} spans in all; recent server spans: {recent}"
-                             ) from None
+        recent = [
+            (s.service, s.name, s.trace_id[:8], s.parent_span_id)
+            for s in otlp.spans
+            if s.kind == SERVER
+        ][-5:]
+        raise AssertionError(
+            f"{exc}; spans seen: {seen}; receiver errors: {otlp.errors[:3]}; "
+            f"{len(otlp.spans)} spans in all; recent server spans: {recent}"
+        ) from None
 
     http = next(s for s in spans_of(SERVER, "applications") if s.parent_span_id == caller_span)
-    publishes = [s for s in spans_of(PRODUCER, "applications")
-                 if s.name.startswith("guakao.applications.v1")]
+    publishes = [
+        s for s in spans_of(PRODUCER, "applications") if s.name.startswith("guakao.applications.v1")
+    ]
     assert publishes and all(p.parent_span_id == http.span_id for p in publishes)
     event_types = {p.attributes["guakao.event_type"]["stringValue"] for p in publishes}
     assert event_types == {"application.submitted", "approval.requested"}
     consumers = spans_of(CONSUMER, "approvals")
     publish_ids = {p.span_id for p in publishes}
-    assert any(c.parent_span_id in publish_ids or
-               any(span in publish_ids for _, span in c.links) for c in consumers)
+    assert any(
+        c.parent_span_id in publish_ids or any(span in publish_ids for _, span in c.links)
+        for c in consumers
+    )
     assert all(c.trace_id == trace_id for c in consumers)
 
 
@@ -60,13 +70,18 @@ async def test_a_large_upload_does_not_leak_its_trace_into_the_next_request(
 ) -> None:
     app = draft()
     with httpx.Client(base_url=services["applications"].url) as client:  # one keep-alive connection
-        big = client.post(f"/v1/applications/{app['id']}/documents", headers=APPLICANT,
-                          data={"document_type": "annex"},
-                          files={"file": ("big.txt", b"x" * 70_000, "text/plain")})
+        big = client.post(
+            f"/v1/applications/{app['id']}/documents",
+            headers=APPLICANT,
+            data={"document_type": "annex"},
+            files={"file": ("big.txt", b"x" * 70_000, "text/plain")},
+        )
         assert big.status_code == 413
         trace_id = secrets.token_hex(16)
-        follow_up = client.get(f"/v1/applications/{app['id']}",
-                               headers={**APPLICANT, "traceparent": f"00-{trace_id}-{'1' * 16}-01"})
+        follow_up = client.get(
+            f"/v1/applications/{app['id']}",
+            headers={**APPLICANT, "traceparent": f"00-{trace_id}-{'1' * 16}-01"},
+        )
         assert follow_up.status_code == 200
 
     async def server_span() -> bool:

@@ -14,8 +14,9 @@ from tests.e2e.support import APPLICANT, application_body
 @pytest.fixture
 def draft(applications: httpx.Client) -> Callable[..., dict[str, Any]]:
     def make(headers: dict[str, str] = APPLICANT, **overrides: Any) -> dict[str, Any]:
-        response = applications.post("/v1/applications", json=application_body(**overrides),
-                                     headers=headers)
+        response = applications.post(
+            "/v1/applications", json=application_body(**overrides), headers=headers
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 

@@ -7,34 +7,43 @@ import json
 import uuid
 
 import httpx
-
 from guakao_devtools.infra import Infra
+from guakao_devtools.services import ServiceProcess
 from guakao_devtools.testing import (
-    ServiceProcess,
     envelope,
     eventually,
     publish_raw,
     query,
     read_topic,
 )
+
 from tests.e2e.support import APPLICANT, task_for
 
 TOPIC = "guakao.applications.v1"
 
 
-def approval_request(subject_id: uuid.UUID, request_id: uuid.UUID | None = None,
-                     **overrides: object) -> dict[str, object]:
+def approval_request(
+    subject_id: uuid.UUID, request_id: uuid.UUID | None = None, **overrides: object
+) -> dict[str, object]:
     return {
-        "request_id": str(request_id or uuid.uuid4()), "subject_type": "application",
-        "subject_id": str(subject_id), "policy": "application.necessity_review",
-        "title": "injected by the test", "requester": "mallory", "department": "it",
+        "request_id": str(request_id or uuid.uuid4()),
+        "subject_type": "application",
+        "subject_id": str(subject_id),
+        "policy": "application.necessity_review",
+        "title": "injected by the test",
+        "requester": "mallory",
+        "department": "it",
         **overrides,
     }
 
 
 async def cases_for(infra: Infra, subject_id: uuid.UUID) -> int:
-    rows = await query(infra, "approvals",
-                       "SELECT count(*) AS n FROM approval_cases WHERE subject_id = $1", subject_id)
+    rows = await query(
+        infra,
+        "approvals",
+        "SELECT count(*) AS n FROM approval_cases WHERE subject_id = $1",
+        subject_id,
+    )
     return int(rows[0]["n"])
 
 
@@ -46,19 +55,27 @@ async def test_the_same_event_delivered_twice_has_one_effect(
     infra: Infra, services: dict[str, ServiceProcess]
 ) -> None:
     case_id, subject = uuid.uuid4(), uuid.uuid4()
-    duplicate = envelope("approval.requested", approval_request(subject), case_id=case_id,
-                         event_id=uuid.uuid4())
+    duplicate = envelope(
+        "approval.requested", approval_request(subject), case_id=case_id, event_id=uuid.uuid4()
+    )
     for _ in range(2):
         await publish_raw(infra.cfg.kafka_bootstrap, TOPIC, duplicate, key=str(case_id))
     # A later event on the same key (same partition) proves both copies were consumed.
     sentinel = uuid.uuid4()
-    await publish_raw(infra.cfg.kafka_bootstrap, TOPIC,
-                      envelope("approval.requested", approval_request(sentinel), case_id=case_id),
-                      key=str(case_id))
+    await publish_raw(
+        infra.cfg.kafka_bootstrap,
+        TOPIC,
+        envelope("approval.requested", approval_request(sentinel), case_id=case_id),
+        key=str(case_id),
+    )
     await eventually(lambda: processed(infra, sentinel), what="the sentinel event")
     assert await cases_for(infra, subject) == 1
-    inbox = await query(infra, "approvals", "SELECT count(*) AS n FROM inbox WHERE event_id = $1",
-                        uuid.UUID(json.loads(duplicate)["event_id"]))
+    inbox = await query(
+        infra,
+        "approvals",
+        "SELECT count(*) AS n FROM inbox WHERE event_id = $1",
+        uuid.UUID(json.loads(duplicate)["event_id"]),
+    )
     assert inbox[0]["n"] == 1
 
 
@@ -71,19 +88,26 @@ async def test_a_malformed_message_is_dead_lettered_and_the_consumer_keeps_going
     invalid_payload = envelope("approval.requested", {"request_id": "nope"}, case_id=case_id)
     await publish_raw(infra.cfg.kafka_bootstrap, TOPIC, invalid_payload, key=str(case_id))
     sentinel = uuid.uuid4()
-    await publish_raw(infra.cfg.kafka_bootstrap, TOPIC,
-                      envelope("approval.requested", approval_request(sentinel), case_id=case_id),
-                      key=str(case_id))
+    await publish_raw(
+        infra.cfg.kafka_bootstrap,
+        TOPIC,
+        envelope("approval.requested", approval_request(sentinel), case_id=case_id),
+        key=str(case_id),
+    )
     await eventually(lambda: processed(infra, sentinel), what="the event after the poison")
 
-    dead = await read_topic(infra.cfg.kafka_bootstrap, "guakao.approvals.dlq",
-                            match=lambda r: r.value == poison)
+    dead = await read_topic(
+        infra.cfg.kafka_bootstrap, "guakao.approvals.dlq", match=lambda r: r.value == poison
+    )
     headers = {k: v.decode() for k, v in dead.headers}
     assert headers["dlq.error"].startswith("malformed envelope")
     assert headers["dlq.consumer"] == "approvals.approval-requests"
     assert headers["dlq.origin.topic"] == TOPIC
-    invalid = await read_topic(infra.cfg.kafka_bootstrap, "guakao.approvals.dlq",
-                               match=lambda r: r.value == invalid_payload)
+    invalid = await read_topic(
+        infra.cfg.kafka_bootstrap,
+        "guakao.approvals.dlq",
+        match=lambda r: r.value == invalid_payload,
+    )
     assert "invalid approval.requested" in dict(invalid.headers)["dlq.error"].decode()
 
 
@@ -100,8 +124,11 @@ async def test_an_event_committed_while_the_relay_is_stopped_is_published_when_i
             response = client.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT)
         assert response.status_code == 200, response.text
         pending = await query(
-            infra, "applications",
-            "SELECT count(*) AS n FROM outbox WHERE key = $1 AND published_at IS NULL", app["id"])
+            infra,
+            "applications",
+            "SELECT count(*) AS n FROM outbox WHERE key = $1 AND published_at IS NULL",
+            app["id"],
+        )
         assert pending[0]["n"] == 2  # application.submitted + approval.requested, not yet sent
     finally:
         applications.stop()
@@ -116,9 +143,13 @@ async def test_an_event_committed_while_the_relay_is_stopped_is_published_when_i
 
 
 async def _all_published(infra: Infra, key: str) -> bool:
-    rows = await query(infra, "applications",
-                       "SELECT count(*) FILTER (WHERE published_at IS NULL) AS pending, "
-                       "count(*) AS total FROM outbox WHERE key = $1", key)
+    rows = await query(
+        infra,
+        "applications",
+        "SELECT count(*) FILTER (WHERE published_at IS NULL) AS pending, "
+        "count(*) AS total FROM outbox WHERE key = $1",
+        key,
+    )
     return rows[0]["total"] == 2 and rows[0]["pending"] == 0
 
 
@@ -132,14 +163,20 @@ async def test_an_event_committed_while_kafka_is_down_is_delivered_once_it_is_ba
             response = client.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT)
         assert response.status_code == 200, response.text
         assert response.json()["status"] == "SUBMITTED"
-        rows = await query(infra, "applications",
-                           "SELECT count(*) AS n FROM outbox WHERE key = $1 AND published_at IS NULL",
-                           app["id"])
+        rows = await query(
+            infra,
+            "applications",
+            "SELECT count(*) AS n FROM outbox WHERE key = $1 AND published_at IS NULL",
+            app["id"],
+        )
         assert rows[0]["n"] == 2
     finally:
         await asyncio.to_thread(infra.start, infra.kafka)
-    await eventually(lambda: _all_published(infra, app["id"]), timeout=120,
-                     what="the relay to publish after Kafka came back")
+    await eventually(
+        lambda: _all_published(infra, app["id"]),
+        timeout=120,
+        what="the relay to publish after Kafka came back",
+    )
     with httpx.Client(base_url=services["approvals"].url) as approvals:
         await task_for(approvals, app["id"], timeout=120)
     assert await cases_for(infra, uuid.UUID(app["id"])) == 1

@@ -2,9 +2,8 @@
 
 from functools import cache
 
-from pydantic_settings import SettingsConfigDict
-
 from guakao_shared.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
 
 
 class Settings(ServiceSettings):
@@ -13,4 +12,4 @@ class Settings(ServiceSettings):
 
 @cache
 def get_settings() -> Settings:
-    return Settings()  # type: ignore[call-arg]
+    return Settings()

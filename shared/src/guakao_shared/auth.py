@@ -9,6 +9,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import jwt
@@ -62,7 +63,9 @@ class JwksCache:
 
     def __init__(self, url: str) -> None:
         if not url.startswith(("https://", "http://", "file:")):
-            raise ValueError(f"unsupported JWKS URL {url!r}: use https:// (or file: in development)")
+            raise ValueError(
+                f"unsupported JWKS URL {url!r}: use https:// (or file: in development)"
+            )
         self._url = url
         self._keys: dict[str | None, Any] = {}
         self._fetched_at = float("-inf")
@@ -84,9 +87,8 @@ class JwksCache:
             from urllib.parse import urlparse
             from urllib.request import url2pathname
 
-            data = await asyncio.to_thread(
-                lambda: json.loads(open(url2pathname(urlparse(self._url).path)).read())
-            )
+            path = Path(url2pathname(urlparse(self._url).path))
+            data = json.loads(await asyncio.to_thread(path.read_text))
         else:
             import httpx
 
@@ -126,7 +128,9 @@ class JwtVerifier:
             )
         except jwt.PyJWTError as exc:
             raise ProblemError(
-                401, "Unauthorized", f"invalid bearer token: {exc}",
+                401,
+                "Unauthorized",
+                f"invalid bearer token: {exc}",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             ) from exc
         roles = claims.get("roles", [])
@@ -151,7 +155,9 @@ async def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ProblemError(
-            401, "Unauthorized", "a bearer token is required (Authorization: Bearer <jwt>)",
+            401,
+            "Unauthorized",
+            "a bearer token is required (Authorization: Bearer <jwt>)",
             headers={"WWW-Authenticate": "Bearer"},
         )
     verifier: JwtVerifier = request.app.state.jwt_verifier
@@ -166,7 +172,9 @@ def require_role(principal: Principal, *roles: Role, action: str) -> None:
     if not principal.has_any(*roles):
         wanted = ", ".join(r.value for r in roles)
         raise ProblemError(
-            403, "Forbidden", f"{action} requires one of the roles: {wanted}",
+            403,
+            "Forbidden",
+            f"{action} requires one of the roles: {wanted}",
             required_roles=[r.value for r in roles],
         )
 
@@ -183,8 +191,13 @@ def issue_dev_token(
     """A token signed with the development key (local use and tests only)."""
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": DEV_ISSUER, "aud": audience, "sub": sub, "iat": now, "nbf": now,
-        "exp": now + ttl_s, "roles": roles,
+        "iss": DEV_ISSUER,
+        "aud": audience,
+        "sub": sub,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_s,
+        "roles": roles,
     }
     if department:
         claims["dept"] = department

@@ -39,12 +39,19 @@ class IdempotencyStore:
         self._session = session
         self._claimed: tuple[str, str, str] | None = None
 
-    async def claim(self, principal: str, key: str, request_fingerprint: str) -> StoredResponse | None:
+    async def claim(
+        self, principal: str, key: str, request_fingerprint: str
+    ) -> StoredResponse | None:
         """Reserve `key` for this transaction, or return the answer stored for it earlier."""
         inserted = await self._session.execute(
             insert(idempotency_keys)
-            .values(principal=principal, key=key, fingerprint=request_fingerprint,
-                    status_code=0, response={})
+            .values(
+                principal=principal,
+                key=key,
+                fingerprint=request_fingerprint,
+                status_code=0,
+                response={},
+            )
             .on_conflict_do_nothing()
             .returning(idempotency_keys.c.key)
         )

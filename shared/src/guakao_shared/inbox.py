@@ -33,7 +33,11 @@ from guakao_shared.uow import SqlAlchemyUnitOfWork
 log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError,
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
 )
 
 
@@ -59,7 +63,7 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 class InboxConsumer:
-    """Dispatches envelopes by event type to handlers `(envelope, payload, uow)`; ignores the rest."""
+    """Dispatches envelopes by type to handlers `(envelope, payload, uow)`; ignores the rest."""
 
     def __init__(
         self,
@@ -95,7 +99,9 @@ class InboxConsumer:
         EVENTS_CONSUMED.labels(self.service, self.name, outcome).inc()
         await msg.ack()
 
-    async def process(self, body: bytes, headers: Mapping[str, str], origin: Mapping[str, Any]) -> str:
+    async def process(
+        self, body: bytes, headers: Mapping[str, str], origin: Mapping[str, Any]
+    ) -> str:
         """Handle one message; return the outcome. Raises only while infrastructure is down."""
         try:
             envelope = Envelope.model_validate_json(body)
@@ -112,8 +118,11 @@ class InboxConsumer:
             await self._dead_letter(body, headers, origin, f"invalid {envelope.event_type}: {exc}")
             return "dead_lettered"
         if payload is None:
-            log.warning("skipping %s v%s: unknown schema version", envelope.event_type,
-                        envelope.schema_version)
+            log.warning(
+                "skipping %s v%s: unknown schema version",
+                envelope.event_type,
+                envelope.schema_version,
+            )
             return "ignored"
         attempt = 0
         while True:
@@ -123,15 +132,22 @@ class InboxConsumer:
             except Exception as exc:
                 if _is_transient(exc):
                     delay = min(self._backoff * 2 ** min(attempt, 8), 30.0)
-                    log.warning("transient failure on %s (attempt %d), retrying in %.1fs: %s",
-                                envelope.event_id, attempt, delay, exc)
+                    log.warning(
+                        "transient failure on %s (attempt %d), retrying in %.1fs: %s",
+                        envelope.event_id,
+                        attempt,
+                        delay,
+                        exc,
+                    )
                     await asyncio.sleep(delay)
                     continue
                 if isinstance(exc, PermanentError) or attempt >= self._max_attempts:
-                    log.exception("giving up on event %s after %d attempt(s)", envelope.event_id,
-                                  attempt)
-                    await self._dead_letter(body, headers, origin, f"{type(exc).__name__}: {exc}",
-                                            attempts=attempt)
+                    log.exception(
+                        "giving up on event %s after %d attempt(s)", envelope.event_id, attempt
+                    )
+                    await self._dead_letter(
+                        body, headers, origin, f"{type(exc).__name__}: {exc}", attempts=attempt
+                    )
                     return "dead_lettered"
                 await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
 
@@ -139,8 +155,9 @@ class InboxConsumer:
         async with self._uow_factory() as uow:
             claimed = await uow.session.execute(
                 insert(inbox)
-                .values(consumer=self.name, event_id=envelope.event_id,
-                        event_type=envelope.event_type)
+                .values(
+                    consumer=self.name, event_id=envelope.event_id, event_type=envelope.event_type
+                )
                 .on_conflict_do_nothing()
                 .returning(inbox.c.event_id)
             )
@@ -160,13 +177,15 @@ class InboxConsumer:
         attempts: int = 1,
     ) -> None:
         dl_headers = {k: v for k, v in headers.items() if k in {"traceparent", "tracestate"}}
-        dl_headers.update({
-            "dlq.error": error[:2000],
-            "dlq.consumer": f"{self.service}.{self.name}",
-            "dlq.attempts": str(attempts),
-            "dlq.id": str(uuid.uuid4()),
-            **{f"dlq.origin.{k}": str(v) for k, v in origin.items()},
-        })
+        dl_headers.update(
+            {
+                "dlq.error": error[:2000],
+                "dlq.consumer": f"{self.service}.{self.name}",
+                "dlq.attempts": str(attempts),
+                "dlq.id": str(uuid.uuid4()),
+                **{f"dlq.origin.{k}": str(v) for k, v in origin.items()},
+            }
+        )
         log.error("dead-lettering message from %s: %s", dict(origin), error[:500])
         await self._broker.publish(
             body,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -20,6 +20,8 @@ def run_migrations(target_metadata: MetaData, default_url: Callable[[], str]) ->
     def run(connection: Connection) -> None:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
+            # Replicas start together (k8s initContainers): one migrates, the others wait.
+            connection.execute(text("SELECT pg_advisory_xact_lock(7212394841)"))
             context.run_migrations()
 
     async def main() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from minio import Minio
 
@@ -61,19 +61,30 @@ class S3DocumentStore:
         def _put() -> DocumentRef:
             reader = _HashingReader(stream, max_bytes)
             result = self.client.put_object(
-                bucket, key, reader, length=-1, part_size=self.PART_SIZE,
+                bucket,
+                key,
+                cast(BinaryIO, reader),
+                length=-1,
+                part_size=self.PART_SIZE,
                 content_type=content_type,
             )
             return DocumentRef(
-                bucket=bucket, key=key, version_id=result.version_id,
-                sha256=reader.sha256.hexdigest(), size=reader.size, content_type=content_type,
-                filename=filename, document_type=document_type,
+                bucket=bucket,
+                key=key,
+                version_id=result.version_id,
+                sha256=reader.sha256.hexdigest(),
+                size=reader.size,
+                content_type=content_type,
+                filename=filename,
+                document_type=document_type,
             )
 
         return await asyncio.to_thread(_put)
 
     async def delete(self, ref: DocumentRef) -> None:
-        await asyncio.to_thread(self.client.remove_object, ref.bucket, ref.key, version_id=ref.version_id)
+        await asyncio.to_thread(
+            self.client.remove_object, ref.bucket, ref.key, version_id=ref.version_id
+        )
 
     async def read(self, ref: DocumentRef) -> bytes:
         def _read() -> bytes:

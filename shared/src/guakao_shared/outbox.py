@@ -33,7 +33,9 @@ tracer = trace.get_tracer("guakao.outbox")
 
 def advisory_lock_key(service: str) -> int:
     """A stable signed 64-bit key for pg_advisory_lock, derived from the service name."""
-    return int.from_bytes(hashlib.sha256(f"outbox:{service}".encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(f"outbox:{service}".encode()).digest()[:8], "big", signed=True
+    )
 
 
 def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
@@ -87,7 +89,9 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("outbox relay for %s failed; retrying in %.1fs", self._service, backoff)
+                log.exception(
+                    "outbox relay for %s failed; retrying in %.1fs", self._service, backoff
+                )
                 self.active = False
                 OUTBOX_RELAY_ACTIVE.labels(self._service).set(0)
                 await self._sleep(backoff)

@@ -73,8 +73,14 @@ def install_problem_handlers(app: FastAPI, domain_errors: Mapping[type[Exception
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(
-            request, exc.status, exc.title, exc.detail, type_=exc.type_, errors=exc.errors,
-            headers=exc.headers, **exc.extra,
+            request,
+            exc.status,
+            exc.title,
+            exc.detail,
+            type_=exc.type_,
+            errors=exc.errors,
+            headers=exc.headers,
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -99,7 +105,10 @@ def install_problem_handlers(app: FastAPI, domain_errors: Mapping[type[Exception
 
         async def _domain(request: Request, exc: Exception, status: int = status) -> JSONResponse:
             return problem_response(
-                request, status, type(exc).__name__, str(exc),
+                request,
+                status,
+                type(exc).__name__,
+                str(exc),
                 **getattr(exc, "problem_extra", {}),
             )
 

@@ -65,7 +65,8 @@ class HttpMetricsMiddleware:
             route = getattr(scope.get("route"), "path", "unmatched")
             HTTP_REQUESTS.labels(self.service, scope["method"], route, status).inc()
             HTTP_LATENCY.labels(self.service, scope["method"], route).observe(
-                time.perf_counter() - start)
+                time.perf_counter() - start
+            )
 
 
 class ServiceRuntime:
@@ -182,8 +183,12 @@ class ServiceRuntime:
         description: str = "",
     ) -> FastAPI:
         app = FastAPI(
-            title=title, version=version, description=description, lifespan=self.lifespan,
-            docs_url="/docs", openapi_url="/openapi.json",
+            title=title,
+            version=version,
+            description=description,
+            lifespan=self.lifespan,
+            docs_url="/docs",
+            openapi_url="/openapi.json",
         )
         app.state.runtime = self
         app.state.jwt_verifier = self.verifier

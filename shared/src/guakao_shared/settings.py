@@ -17,7 +17,7 @@ DEV_S3_SECRET_KEY = "guakao-dev-secret"  # noqa: S105 - development only; refuse
 
 
 class ServiceSettings(BaseSettings):
-    """Settings every service has. Subclasses set `model_config = SettingsConfigDict(env_prefix=...)`."""
+    """Settings every service has; subclasses set their own `env_prefix`."""
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = Field(description="PostgreSQL URL of this service's own database")
@@ -42,7 +42,7 @@ class ServiceSettings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         if not value.startswith(("postgresql://", "postgresql+asyncpg://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
-        scheme, rest = value.split("://", 1)
+        rest = value.split("://", 1)[1]
         return f"postgresql+asyncpg://{rest}"
 
     @model_validator(mode="after")

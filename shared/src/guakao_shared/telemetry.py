@@ -67,7 +67,10 @@ def setup_telemetry(service: str, *, log_level: str = "INFO") -> TracerProvider:
         return _provider
     setup_logging(service, log_level)
     resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME", service), "service.namespace": "guakao"}
+        {
+            "service.name": os.environ.get("OTEL_SERVICE_NAME", service),
+            "service.namespace": "guakao",
+        }
     )
     provider = TracerProvider(resource=resource)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(

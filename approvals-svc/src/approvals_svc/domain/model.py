@@ -72,8 +72,15 @@ class AlreadyDecided(DomainError):
 class CommentRequired(DomainError):
     def __init__(self) -> None:
         super().__init__("comment: a comment is required to reject")
-        self.problem_extra = {"errors": [{"field": "comment", "rule": "required_on_reject",
-                                          "message": "a comment is required to reject"}]}
+        self.problem_extra = {
+            "errors": [
+                {
+                    "field": "comment",
+                    "rule": "required_on_reject",
+                    "message": "a comment is required to reject",
+                }
+            ]
+        }
 
 
 @dataclass(frozen=True)
@@ -123,18 +130,35 @@ class ApprovalCase:
     events: list[object] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def open(cls, *, request_id: uuid.UUID, subject_type: str, subject_id: uuid.UUID,
-             case_id: uuid.UUID, policy_name: str, title: str, requester: str, department: str,
-             now: datetime) -> ApprovalCase:
+    def open(
+        cls,
+        *,
+        request_id: uuid.UUID,
+        subject_type: str,
+        subject_id: uuid.UUID,
+        case_id: uuid.UUID,
+        policy_name: str,
+        title: str,
+        requester: str,
+        department: str,
+        now: datetime,
+    ) -> ApprovalCase:
         policy = POLICIES.get(policy_name)
         if policy is None:
             raise UnknownPolicy(f"no approval policy named {policy_name!r}")
         step = policy.steps[0]
         return cls(
-            id=uuid.uuid4(), request_id=request_id, subject_type=subject_type,
-            subject_id=subject_id, case_id=case_id, policy=policy.name,
-            policy_version=policy.version, title=title, requester=requester,
-            department=department, created_at=now,
+            id=uuid.uuid4(),
+            request_id=request_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            case_id=case_id,
+            policy=policy.name,
+            policy_version=policy.version,
+            title=title,
+            requester=requester,
+            department=department,
+            created_at=now,
             tasks=[Task(id=uuid.uuid4(), step=step.name, role=step.role)],
         )
 
@@ -144,8 +168,15 @@ class ApprovalCase:
                 return task
         raise KeyError(task_id)
 
-    def decide(self, task_id: uuid.UUID, decision: Decision, *, by: Decider,
-               comment: str | None, now: datetime) -> None:
+    def decide(
+        self,
+        task_id: uuid.UUID,
+        decision: Decision,
+        *,
+        by: Decider,
+        comment: str | None,
+        now: datetime,
+    ) -> None:
         task = self.task(task_id)
         if self.status != CaseStatus.OPEN or task.status != TaskStatus.OPEN:
             raise AlreadyDecided(f"task {task_id} is already decided (case is {self.status})")

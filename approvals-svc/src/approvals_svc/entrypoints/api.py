@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from guakao_shared.api import IdempotencyKey, command_response
+from guakao_shared.auth import CurrentUser
+from guakao_shared.commands import run_command
 
 from approvals_svc.entrypoints.schemas import ApprovalCaseRead, DecisionCreate, TaskRead
 from approvals_svc.service_layer import handlers
 from approvals_svc.service_layer.unit_of_work import ApprovalsUnitOfWork
-from guakao_shared.api import IdempotencyKey, command_response
-from guakao_shared.auth import CurrentUser
-from guakao_shared.commands import run_command
 
 router = APIRouter(prefix="/v1", tags=["approvals"])
 
@@ -31,20 +31,35 @@ async def list_tasks(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TaskRead]:
     async with _uow(request) as uow:
-        rows = await uow.cases.open_tasks(roles=user.roles, exclude_requester=user.sub,
-                                          limit=limit, offset=offset)
+        rows = await uow.cases.open_tasks(
+            roles=user.roles, exclude_requester=user.sub, limit=limit, offset=offset
+        )
     return [TaskRead(**row._mapping) for row in rows]
 
 
-@router.post("/tasks/{task_id}/decision", response_model=ApprovalCaseRead,
-             summary="Approve or reject a task (a comment is required to reject)")
-async def decide(task_id: uuid.UUID, body: DecisionCreate, user: CurrentUser, request: Request,
-                 key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/tasks/{task_id}/decision",
+    response_model=ApprovalCaseRead,
+    summary="Approve or reject a task (a comment is required to reject)",
+)
+async def decide(
+    task_id: uuid.UUID,
+    body: DecisionCreate,
+    user: CurrentUser,
+    request: Request,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
     async def execute(uow: ApprovalsUnitOfWork) -> object:
-        case = await handlers.decide(uow, task_id=task_id, decision=body.decision,
-                                     comment=body.comment, principal=user)
+        case = await handlers.decide(
+            uow, task_id=task_id, decision=body.decision, comment=body.comment, principal=user
+        )
         return ApprovalCaseRead.of(case).model_dump(mode="json")
 
-    result = await run_command(_uow(request), execute, principal=user.sub, idempotency_key=key,
-                               request=("decide", str(task_id), body.model_dump(mode="json")))
+    result = await run_command(
+        _uow(request),
+        execute,
+        principal=user.sub,
+        idempotency_key=key,
+        request=("decide", str(task_id), body.model_dump(mode="json")),
+    )
     return command_response(result)

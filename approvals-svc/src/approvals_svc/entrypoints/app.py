@@ -1,8 +1,13 @@
-"""The approvals-svc composition root: `uvicorn approvals_svc.entrypoints.app:create_app --factory`."""
+"""The approvals-svc composition root.
+
+Run: `uvicorn approvals_svc.entrypoints.app:create_app --factory --reset-contextvars`.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from guakao_shared.runtime import ServiceRuntime
+from guakao_shared.topology import events_topic
 
 from approvals_svc.adapters.repository import ConcurrentUpdate
 from approvals_svc.config import Settings, get_settings
@@ -10,8 +15,6 @@ from approvals_svc.domain.model import AlreadyDecided, CommentRequired, Decision
 from approvals_svc.entrypoints import api
 from approvals_svc.service_layer import handlers
 from approvals_svc.service_layer.unit_of_work import ApprovalsUnitOfWork
-from guakao_shared.runtime import ServiceRuntime
-from guakao_shared.topology import events_topic
 
 SERVICE = "approvals"
 

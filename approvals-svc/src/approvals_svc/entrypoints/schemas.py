@@ -65,10 +65,18 @@ class ApprovalCaseRead(BaseModel):
     @classmethod
     def of(cls, case: ApprovalCase) -> ApprovalCaseRead:
         return cls(
-            id=case.id, request_id=case.request_id, subject_type=case.subject_type,
-            subject_id=case.subject_id, case_id=case.case_id, policy=case.policy,
-            policy_version=case.policy_version, title=case.title, requester=case.requester,
-            department=case.department, status=case.status, created_at=case.created_at,
+            id=case.id,
+            request_id=case.request_id,
+            subject_type=case.subject_type,
+            subject_id=case.subject_id,
+            case_id=case.case_id,
+            policy=case.policy,
+            policy_version=case.policy_version,
+            title=case.title,
+            requester=case.requester,
+            department=case.department,
+            status=case.status,
+            created_at=case.created_at,
             decided_at=case.decided_at,
             tasks=[TaskDecisionRead(**t.__dict__) for t in case.tasks],
         )

@@ -1,7 +1,8 @@
 """The approvals unit of work: the approval case repository on one transaction, plus the outbox."""
 
-from approvals_svc.adapters.repository import SqlAlchemyApprovalRepository
 from guakao_shared.uow import SqlAlchemyUnitOfWork
+
+from approvals_svc.adapters.repository import SqlAlchemyApprovalRepository
 
 
 class ApprovalsUnitOfWork(SqlAlchemyUnitOfWork):

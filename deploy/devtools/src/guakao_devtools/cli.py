@@ -1,10 +1,10 @@
 """`guakao`: the developer command line.
 
-    guakao infra up|down|status|logs   real PostgreSQL, Kafka and MinIO on loopback
-    guakao token --sub alice --role applicant --dept it
-    guakao migrate                     Alembic upgrade of every built service
-    guakao run                         infra up, migrations, services started (Ctrl-C stops)
-    guakao schemas export|check        the committed JSON Schemas of the events
+guakao infra install|up|down|status|logs   real PostgreSQL, Kafka and MinIO on loopback
+guakao token --sub alice --role applicant --dept it
+guakao migrate                     Alembic upgrade of every built service
+guakao run                         infra up, migrations, services started (Ctrl-C stops)
+guakao schemas export|check        the committed JSON Schemas of the events
 """
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ from guakao_devtools.infra import Infra, InfraError, main_progress
 
 def _infra(args: argparse.Namespace) -> int:
     infra = Infra()
-    if args.action == "up":
+    if args.action == "install":
+        for component in infra.components:
+            component.install(main_progress)
+        print("Kafka jars, MinIO server and PostgreSQL are installed (cached)")
+    elif args.action == "up":
         infra.up(main_progress)
         print(f"infrastructure up; data under {infra.cfg.data_dir}")
         for name, state, where in infra.status():
@@ -35,7 +39,9 @@ def _infra(args: argparse.Namespace) -> int:
             component = infra.get(name)
             print(f"==> {component.log} <==")
             if component.log.exists():
-                print("\n".join(component.log.read_text(errors="replace").splitlines()[-args.lines:]))
+                print(
+                    "\n".join(component.log.read_text(errors="replace").splitlines()[-args.lines :])
+                )
     return 0
 
 
@@ -73,12 +79,17 @@ def _schemas(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="guakao", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="guakao", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     infra = sub.add_parser("infra", help="local PostgreSQL, Kafka and MinIO")
-    infra.add_argument("action", choices=["up", "down", "status", "logs"])
+    infra.add_argument(
+        "action",
+        choices=["install", "up", "down", "status", "logs"],
+        help="install: fetch/build what is missing, start nothing",
+    )
     infra.add_argument("component", nargs="?", choices=["postgres", "kafka", "minio"])
     infra.add_argument("-n", "--lines", type=int, default=50, help="log lines to show")
     infra.add_argument("--wipe", action="store_true", help="with down: delete all data too")
@@ -93,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     token.set_defaults(func=_token)
 
     sub.add_parser("migrate", help="apply every built service's migrations").set_defaults(
-        func=_migrate)
+        func=_migrate
+    )
     sub.add_parser("run", help="infra up, migrate, run the built services").set_defaults(func=_run)
 
     schemas = sub.add_parser("schemas", help="event JSON Schema snapshots")

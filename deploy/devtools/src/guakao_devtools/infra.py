@@ -20,13 +20,21 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from guakao_shared.bootstrap import ensure_buckets, ensure_topics
 from guakao_shared.devkeys import cache_dir
 from guakao_shared.settings import DEV_S3_ACCESS_KEY, DEV_S3_SECRET_KEY
-from guakao_shared.topology import BUCKETS, DATABASES, TOPICS
+from guakao_shared.topology import DATABASES
+
+if TYPE_CHECKING:
+    from minio import Minio
 
 KAFKA_VERSION = "3.9.1"
-KAFKA_LOGGING = (("org.slf4j", "slf4j-reload4j", "1.7.36"), ("ch.qos.reload4j", "reload4j", "1.2.25"))
+KAFKA_LOGGING = (
+    ("org.slf4j", "slf4j-reload4j", "1.7.36"),
+    ("ch.qos.reload4j", "reload4j", "1.2.25"),
+)
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # MinIO publishes no semver tags; this is the final commit of the archived community edition.
 MINIO_MODULE = "github.com/minio/minio"
@@ -64,8 +72,13 @@ class InfraConfig:
         values: dict[str, object] = {}
         if env.get("GUAKAO_DATA_DIR"):
             values["data_dir"] = Path(env["GUAKAO_DATA_DIR"]) / "infra"
-        for name in ("pg_port", "kafka_port", "kafka_controller_port", "minio_port",
-                     "minio_console_port"):
+        for name in (
+            "pg_port",
+            "kafka_port",
+            "kafka_controller_port",
+            "minio_port",
+            "minio_console_port",
+        ):
             if env.get(f"GUAKAO_{name.upper()}"):
                 values[name] = int(env[f"GUAKAO_{name.upper()}"])
         values.update(overrides)
@@ -111,8 +124,9 @@ def _port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def _wait(what: str, check: Callable[[], bool], *, timeout: float, alive: Callable[[], bool],
-          log: Path) -> None:
+def _wait(
+    what: str, check: Callable[[], bool], *, timeout: float, alive: Callable[[], bool], log: Path
+) -> None:
     deadline = time.monotonic() + timeout
     delay = 0.05
     while time.monotonic() < deadline:
@@ -122,7 +136,9 @@ def _wait(what: str, check: Callable[[], bool], *, timeout: float, alive: Callab
             raise InfraError(f"{what} exited while starting. Last lines of {log}:\n{_tail(log)}")
         time.sleep(delay)
         delay = min(delay * 1.5, 0.5)
-    raise InfraError(f"{what} was not ready within {timeout:.0f}s. Last lines of {log}:\n{_tail(log)}")
+    raise InfraError(
+        f"{what} was not ready within {timeout:.0f}s. Last lines of {log}:\n{_tail(log)}"
+    )
 
 
 class Component:
@@ -148,8 +164,12 @@ class Component:
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             proc = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, env={**os.environ, **(env or {})},
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
             )
         self.pid_file.write_text(str(proc.pid))
         return proc.pid
@@ -186,13 +206,26 @@ def _is_group_leader(pid: int) -> bool:
         return False
 
 
-def _run_streaming(argv: list[str], *, progress: Progress, label: str, cwd: Path | None = None,
-                   env: dict[str, str] | None = None, expected: str = "") -> None:
+def _run_streaming(
+    argv: list[str],
+    *,
+    progress: Progress,
+    label: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    expected: str = "",
+) -> None:
     """Run a long first-time step, forwarding its output and a heartbeat so it never looks stuck."""
     progress(f"{label} (one time; cached afterwards{', ' + expected if expected else ''})")
     start = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     done = threading.Event()
 
     def heartbeat() -> None:
@@ -269,22 +302,54 @@ class Postgres(Component):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         if not (self.pgdata / "PG_VERSION").exists():
             progress("initialising the PostgreSQL data directory")
-            self._pg(["initdb", "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8",
-                      "-U", "postgres"], user)
+            self._pg(
+                [
+                    "initdb",
+                    "-D",
+                    str(self.pgdata),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "-U",
+                    "postgres",
+                ],
+                user,
+            )
         progress(f"starting PostgreSQL on {self.cfg.host}:{self.cfg.pg_port}")
         opts = f"-h {self.cfg.host} -p {self.cfg.pg_port} -k {self.dir} -c max_connections=300"
         try:
-            self._pg(["pg_ctl", "-D", str(self.pgdata), "-l", str(self.log), "-o", opts, "-w",
-                      "-t", "60", "start"], user)
+            self._pg(
+                [
+                    "pg_ctl",
+                    "-D",
+                    str(self.pgdata),
+                    "-l",
+                    str(self.log),
+                    "-o",
+                    opts,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                user,
+            )
         except InfraError as exc:
             raise InfraError(f"{exc}\nLast lines of {self.log}:\n{_tail(self.log)}") from None
 
     def _pg(self, argv: list[str], user: str | None) -> None:
-        result = subprocess.run([str(self._bin(argv[0])), *argv[1:]], user=user,
-                                capture_output=True, text=True, cwd="/", check=False)
+        result = subprocess.run(
+            [str(self._bin(argv[0])), *argv[1:]],
+            user=user,
+            capture_output=True,
+            text=True,
+            cwd="/",
+            check=False,
+        )
         if result.returncode != 0:
-            raise InfraError(f"{argv[0]} failed (exit {result.returncode}): "
-                             f"{(result.stderr or result.stdout).strip()}")
+            raise InfraError(
+                f"{argv[0]} failed (exit {result.returncode}): "
+                f"{(result.stderr or result.stdout).strip()}"
+            )
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.running():
@@ -297,8 +362,13 @@ class Postgres(Component):
         import asyncpg
 
         try:
-            conn = await asyncpg.connect(host=self.cfg.host, port=self.cfg.pg_port,
-                                         user="postgres", database=database, timeout=2)
+            conn = await asyncpg.connect(
+                host=self.cfg.host,
+                port=self.cfg.pg_port,
+                user="postgres",
+                database=database,
+                timeout=2,
+            )
         except (OSError, asyncpg.PostgresError, TimeoutError):
             return None
         try:
@@ -310,10 +380,13 @@ class Postgres(Component):
         async def create() -> None:
             import asyncpg
 
-            conn = await asyncpg.connect(host=self.cfg.host, port=self.cfg.pg_port,
-                                         user="postgres", database="postgres")
+            conn = await asyncpg.connect(
+                host=self.cfg.host, port=self.cfg.pg_port, user="postgres", database="postgres"
+            )
             try:
-                existing = {r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")}
+                existing = {
+                    r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")
+                }
                 for db in DATABASES:
                     if db not in existing:
                         await conn.execute(f'CREATE DATABASE "{db}"')
@@ -351,7 +424,8 @@ class Kafka(Component):
         deps = [("org.apache.kafka", "kafka_2.13", KAFKA_VERSION), *KAFKA_LOGGING]
         dep_xml = "".join(
             f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId>"
-            f"<version>{v}</version></dependency>" for g, a, v in deps
+            f"<version>{v}</version></dependency>"
+            for g, a, v in deps
         )
         (self.home / "pom.xml").write_text(
             '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
@@ -360,9 +434,16 @@ class Kafka(Component):
             "</dependencies></project>\n"
         )
         _run_streaming(
-            ["mvn", "-B", "-ntp", f"{DEPENDENCY_PLUGIN}:copy-dependencies", "-DincludeScope=runtime",
-             f"-DoutputDirectory={self.lib}"],
-            cwd=self.home, progress=progress,
+            [
+                "mvn",
+                "-B",
+                "-ntp",
+                f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={self.lib}",
+            ],
+            cwd=self.home,
+            progress=progress,
             label=f"fetching Apache Kafka {KAFKA_VERSION} jars from Maven Central",
             expected="about 60 jars, under a minute",
         )
@@ -373,26 +454,28 @@ class Kafka(Component):
         c = self.cfg
         props = self.dir / "server.properties"
         props.write_text(
-            "\n".join([
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@{c.host}:{c.kafka_controller_port}",
-                f"listeners=PLAINTEXT://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
-                f"advertised.listeners=PLAINTEXT://{c.host}:{c.kafka_port}",
-                "inter.broker.listener.name=PLAINTEXT",
-                "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                f"log.dirs={self.dir / 'data'}",
-                "auto.create.topics.enable=false",
-                "num.partitions=1",
-                "offsets.topic.replication.factor=1",
-                "offsets.topic.num.partitions=3",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                "log.cleaner.dedupe.buffer.size=16777216",
-                "",
-            ])
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@{c.host}:{c.kafka_controller_port}",
+                    f"listeners=PLAINTEXT://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
+                    f"advertised.listeners=PLAINTEXT://{c.host}:{c.kafka_port}",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    f"log.dirs={self.dir / 'data'}",
+                    "auto.create.topics.enable=false",
+                    "num.partitions=1",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=3",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "log.cleaner.dedupe.buffer.size=16777216",
+                    "",
+                ]
+            )
         )
         (self.dir / "log4j.properties").write_text(
             "log4j.rootLogger=INFO, stdout\n"
@@ -406,9 +489,16 @@ class Kafka(Component):
         return props
 
     def _java(self, *args: str) -> list[str]:
-        return ["java", "-Xms256m", "-Xmx512m", "-XX:+UseG1GC",
-                f"-Dlog4j.configuration=file:{self.dir / 'log4j.properties'}",
-                "-cp", f"{self.lib}/*", *args]
+        return [
+            "java",
+            "-Xms256m",
+            "-Xmx512m",
+            "-XX:+UseG1GC",
+            f"-Dlog4j.configuration=file:{self.dir / 'log4j.properties'}",
+            "-cp",
+            f"{self.lib}/*",
+            *args,
+        ]
 
     def start(self, progress: Progress) -> None:
         props = self._write_config()
@@ -417,9 +507,18 @@ class Kafka(Component):
             cluster_file.write_text(_kafka_cluster_id())
         if not (self.dir / "data" / "meta.properties").exists():
             subprocess.run(
-                self._java("kafka.tools.StorageTool", "format", "-t", cluster_file.read_text().strip(),
-                           "-c", str(props), "--ignore-formatted"),
-                check=True, capture_output=True, text=True,
+                self._java(
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_file.read_text().strip(),
+                    "-c",
+                    str(props),
+                    "--ignore-formatted",
+                ),
+                check=True,
+                capture_output=True,
+                text=True,
             )
         progress(f"starting Kafka {KAFKA_VERSION} (KRaft) on {self.cfg.kafka_bootstrap}")
         self._started_at = self.log.stat().st_size if self.log.exists() else 0
@@ -433,7 +532,9 @@ class Kafka(Component):
     async def _metadata_ok(self) -> bool:
         from aiokafka.admin import AIOKafkaAdminClient
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.cfg.kafka_bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.cfg.kafka_bootstrap, request_timeout_ms=3000
+        )
         try:
             await admin.start()
             await admin.list_topics()
@@ -444,34 +545,7 @@ class Kafka(Component):
             await admin.close()
 
     def ensure_topics(self, progress: Progress) -> None:
-        async def create() -> None:
-            from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.cfg.kafka_bootstrap)
-            await admin.start()
-            try:
-                existing = set(await admin.list_topics())
-                missing = [t for t in TOPICS if t.name not in existing]
-                if not missing:
-                    return
-                response = await admin.create_topics([
-                    NewTopic(t.name, num_partitions=t.partitions, replication_factor=1,
-                             topic_configs={"retention.ms": str(t.retention_ms)})
-                    for t in missing
-                ])
-                errors = [
-                    (e["topic"], e["error_code"], e.get("error_message"))
-                    for e in response.to_object()["topic_errors"]
-                    if e["error_code"] not in (0, 36)  # 36: already exists
-                ]
-                if errors:
-                    raise InfraError(f"could not create topics: {errors}")
-                for t in missing:
-                    progress(f"created topic {t.name} ({t.partitions} partitions)")
-            finally:
-                await admin.close()
-
-        asyncio.run(create())
+        asyncio.run(ensure_topics(self.cfg.kafka_bootstrap, progress))
 
     def describe(self) -> str:
         return self.cfg.kafka_bootstrap
@@ -498,14 +572,21 @@ class MinIO(Component):
         if self.binary.exists():
             return
         if shutil.which("go") is None:
-            raise InfraError("go is not on PATH: the MinIO server is built from source with go install")
+            raise InfraError(
+                "go is not on PATH: the MinIO server is built from source with go install"
+            )
         build_dir = self.binary.parent / "build"
         build_dir.mkdir(parents=True, exist_ok=True)
         _run_streaming(
             ["go", "install", "-trimpath", f"{MINIO_MODULE}@{MINIO_VERSION}"],
-            env={"GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOBIN": str(build_dir),
-                 "GOFLAGS": "-p=2"},
-            progress=progress, label=f"building the MinIO server ({MINIO_VERSION}) with go install",
+            env={
+                "GOTOOLCHAIN": "local",
+                "CGO_ENABLED": "0",
+                "GOBIN": str(build_dir),
+                "GOFLAGS": "-p=2",
+            },
+            progress=progress,
+            label=f"building the MinIO server ({MINIO_VERSION}) with go install",
             expected="3-15 minutes on 2 cores",
         )
         (build_dir / "minio").replace(self.binary)
@@ -516,40 +597,47 @@ class MinIO(Component):
         progress(f"starting MinIO on {c.s3_endpoint}")
         (self.dir / "data").mkdir(parents=True, exist_ok=True)
         self._spawn(
-            [str(self.binary), "server", str(self.dir / "data"), "--address", c.s3_endpoint,
-             "--console-address", f"{c.host}:{c.minio_console_port}", "--quiet"],
-            env={"MINIO_ROOT_USER": c.minio_user, "MINIO_ROOT_PASSWORD": c.minio_password,
-                 "MINIO_BROWSER": "off", "MINIO_UPDATE": "off"},
+            [
+                str(self.binary),
+                "server",
+                str(self.dir / "data"),
+                "--address",
+                c.s3_endpoint,
+                "--console-address",
+                f"{c.host}:{c.minio_console_port}",
+                "--quiet",
+            ],
+            env={
+                "MINIO_ROOT_USER": c.minio_user,
+                "MINIO_ROOT_PASSWORD": c.minio_password,
+                "MINIO_BROWSER": "off",
+                "MINIO_UPDATE": "off",
+            },
         )
 
     def ready(self) -> bool:
         import urllib.request
 
         try:
-            with urllib.request.urlopen(  # noqa: S310 - loopback http URL we built
+            with urllib.request.urlopen(
                 f"http://{self.cfg.s3_endpoint}/minio/health/live", timeout=1
             ) as resp:
                 return bool(resp.status == 200)
         except OSError:
             return False
 
-    def client(self):  # type: ignore[no-untyped-def]
+    def client(self) -> Minio:
         from minio import Minio
 
-        return Minio(self.cfg.s3_endpoint, access_key=self.cfg.minio_user,
-                     secret_key=self.cfg.minio_password, secure=False)
+        return Minio(
+            self.cfg.s3_endpoint,
+            access_key=self.cfg.minio_user,
+            secret_key=self.cfg.minio_password,
+            secure=False,
+        )
 
     def ensure_buckets(self, progress: Progress) -> None:
-        from minio.versioningconfig import ENABLED, VersioningConfig
-
-        client = self.client()
-        for bucket in BUCKETS:
-            if not client.bucket_exists(bucket.name):
-                client.make_bucket(bucket.name, object_lock=bucket.object_lock)
-                progress(f"created bucket {bucket.name}"
-                         f"{' (object lock)' if bucket.object_lock else ''}")
-            if bucket.versioning:
-                client.set_bucket_versioning(bucket.name, VersioningConfig(ENABLED))
+        ensure_buckets(self.client(), progress)
 
     def describe(self) -> str:
         return f"http://{self.cfg.s3_endpoint}"
@@ -592,14 +680,18 @@ class Infra:
                         "process; set GUAKAO_*_PORT to move it"
                     )
             component.start(progress)
-        _wait(component.name, component.ready, timeout=120, alive=component.running,
-              log=component.log)
+        _wait(
+            component.name, component.ready, timeout=120, alive=component.running, log=component.log
+        )
         progress(f"{component.name} ready ({component.describe()})")
 
     def _ports(self, component: Component) -> list[int]:
         c = self.cfg
-        return {"postgres": [c.pg_port], "kafka": [c.kafka_port, c.kafka_controller_port],
-                "minio": [c.minio_port, c.minio_console_port]}[component.name]
+        return {
+            "postgres": [c.pg_port],
+            "kafka": [c.kafka_port, c.kafka_controller_port],
+            "minio": [c.minio_port, c.minio_console_port],
+        }[component.name]
 
     def bootstrap(self, progress: Progress = print) -> None:
         self.postgres.ensure_databases(progress)
@@ -620,7 +712,9 @@ class Infra:
         for component in self.components:
             pid = component.pid()
             state = "stopped" if pid is None else ("ready" if component.ready() else "starting")
-            rows.append((component.name, state, component.describe() + (f"  pid {pid}" if pid else "")))
+            rows.append(
+                (component.name, state, component.describe() + (f"  pid {pid}" if pid else ""))
+            )
         return rows
 
     def service_env(self, service: str) -> dict[str, str]:

@@ -6,26 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, TypeVar
-
-import httpx
 
 from guakao_devtools.infra import Infra
 
 T = TypeVar("T")
-REPO = Path(__file__).resolve().parents[4]
 
 
 async def eventually(
@@ -37,13 +29,14 @@ async def eventually(
     """Poll `probe` until it returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
     delay = 0.05
-    last: Any = None
     while True:
         last = await probe()
         if last:
             return last
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})"
+            )
         await asyncio.sleep(delay)
         delay = min(delay * 1.5, 0.5)
 
@@ -59,74 +52,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-# ---- service processes -------------------------------------------------------------------------
-
-SERVICE_DIRS = {"applications": REPO / "services" / "applications-svc",
-                "approvals": REPO / "approvals-svc"}
-
-
-@dataclass
-class ServiceProcess:
-    """One service run as a real process (uvicorn), as it runs in production."""
-
-    name: str
-    port: int
-    env: dict[str, str]
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, **overrides: str) -> None:
-        env = {**os.environ, **self.env, **overrides}
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", f"{self.name}_svc.entrypoints.app:create_app",
-                 "--factory", "--reset-contextvars", "--host", "127.0.0.1",
-                 "--port", str(self.port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name}-svc exited ({self.proc.returncode}):\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name}-svc not ready within {timeout}s:\n{self.tail()}")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def tail(self, lines: int = 60) -> str:
-        if not self.log.exists():
-            return ""
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def migrate(infra: Infra, service: str) -> None:
-    env = {**os.environ, **infra.service_env(service)}
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", str(SERVICE_DIRS[service] / "alembic.ini"),
-         "upgrade", "head"],
-        env=env, check=True, capture_output=True, cwd=REPO,
-    )
 
 
 # ---- an OTLP/HTTP trace receiver -----------------------------------------------------------------
@@ -187,13 +112,20 @@ class OtlpReceiver:
             attrs = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
             for scope in resource_spans.scope_spans:
                 for span in scope.spans:
-                    spans.append(ReceivedSpan(
-                        trace_id=span.trace_id.hex(), span_id=span.span_id.hex(),
-                        parent_span_id=span.parent_span_id.hex(), name=span.name,
-                        kind=span.kind, service=attrs.get("service.name", ""),
-                        attributes={a.key: MessageToDict(a.value) for a in span.attributes},
-                        links=[(link.trace_id.hex(), link.span_id.hex()) for link in span.links],
-                    ))
+                    spans.append(
+                        ReceivedSpan(
+                            trace_id=span.trace_id.hex(),
+                            span_id=span.span_id.hex(),
+                            parent_span_id=span.parent_span_id.hex(),
+                            name=span.name,
+                            kind=span.kind,
+                            service=attrs.get("service.name", ""),
+                            attributes={a.key: MessageToDict(a.value) for a in span.attributes},
+                            links=[
+                                (link.trace_id.hex(), link.span_id.hex()) for link in span.links
+                            ],
+                        )
+                    )
         with self._lock:
             self.spans.extend(spans)
 
@@ -208,13 +140,19 @@ class OtlpReceiver:
 # ---- Kafka and database probes -------------------------------------------------------------------
 
 
-async def read_topic(bootstrap: str, topic: str, *,
-                     match: Callable[[Any], bool], timeout: float = 30.0) -> Any:
+async def read_topic(
+    bootstrap: str, topic: str, *, match: Callable[[Any], bool], timeout: float = 30.0
+) -> Any:
     """Read `topic` from the beginning until a record matches; fail after `timeout`."""
     from aiokafka import AIOKafkaConsumer
 
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout
@@ -229,8 +167,14 @@ async def read_topic(bootstrap: str, topic: str, *,
         await consumer.stop()
 
 
-async def publish_raw(bootstrap: str, topic: str, value: bytes, *, key: str,
-                      headers: list[tuple[str, bytes]] | None = None) -> None:
+async def publish_raw(
+    bootstrap: str,
+    topic: str,
+    value: bytes,
+    *,
+    key: str,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
@@ -244,18 +188,32 @@ async def publish_raw(bootstrap: str, topic: str, value: bytes, *, key: str,
 async def query(infra: Infra, database: str, sql: str, *args: Any) -> list[Any]:
     import asyncpg
 
-    conn = await asyncpg.connect(host=infra.cfg.host, port=infra.cfg.pg_port, user="postgres",
-                                 database=database)
+    conn = await asyncpg.connect(
+        host=infra.cfg.host, port=infra.cfg.pg_port, user="postgres", database=database
+    )
     try:
         return list(await conn.fetch(sql, *args))
     finally:
         await conn.close()
 
 
-def envelope(event_type: str, data: dict[str, Any], *, case_id: uuid.UUID,
-             source: str = "applications", event_id: uuid.UUID | None = None) -> bytes:
-    return json.dumps({
-        "event_id": str(event_id or uuid.uuid4()), "event_type": event_type, "schema_version": 1,
-        "source": source, "case_id": str(case_id), "occurred_at": "2026-11-24T00:00:00Z",
-        "actor": {"sub": "test-suite"}, "data": data,
-    }).encode()
+def envelope(
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    case_id: uuid.UUID,
+    source: str = "applications",
+    event_id: uuid.UUID | None = None,
+) -> bytes:
+    return json.dumps(
+        {
+            "event_id": str(event_id or uuid.uuid4()),
+            "event_type": event_type,
+            "schema_version": 1,
+            "source": source,
+            "case_id": str(case_id),
+            "occurred_at": "2026-11-24T00:00:00Z",
+            "actor": {"sub": "test-suite"},
+            "data": data,
+        }
+    ).encode()

@@ -2,10 +2,9 @@
 
 from functools import cache
 
+from guakao_shared.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-
-from guakao_shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -17,4 +16,4 @@ class Settings(ServiceSettings):
 
 @cache
 def get_settings() -> Settings:
-    return Settings()  # type: ignore[call-arg]
+    return Settings()

@@ -34,11 +34,17 @@ def _content(app: Application) -> dict[str, Any]:
         "expected_benefits": app.expected_benefits,
         "resources": {
             "technology": list(app.resources.technology),
-            "funds": {"amount": str(app.resources.funds.amount),
-                      "currency": app.resources.funds.currency},
+            "funds": {
+                "amount": str(app.resources.funds.amount),
+                "currency": app.resources.funds.currency,
+            },
             "personnel": [
-                {**asdict(p), "effort_person_days": None if p.effort_person_days is None
-                 else str(p.effort_person_days)}
+                {
+                    **asdict(p),
+                    "effort_person_days": None
+                    if p.effort_person_days is None
+                    else str(p.effort_person_days),
+                }
                 for p in app.resources.personnel
             ],
         },
@@ -51,9 +57,11 @@ def _resources(raw: dict[str, Any]) -> Resources:
         technology=tuple(raw["technology"]),
         funds=Money(Decimal(raw["funds"]["amount"]), raw["funds"]["currency"]),
         personnel=tuple(
-            Personnel(p["role"], p["headcount"],
-                      None if p.get("effort_person_days") is None
-                      else Decimal(p["effort_person_days"]))
+            Personnel(
+                p["role"],
+                p["headcount"],
+                None if p.get("effort_person_days") is None else Decimal(p["effort_person_days"]),
+            )
             for p in raw["personnel"]
         ),
     )
@@ -64,42 +72,71 @@ class SqlAlchemyApplicationRepository:
         self._session = session
         self._seen: dict[uuid.UUID, tuple[int, int, int]] = {}
 
-    async def get(self, application_id: uuid.UUID, *, for_update: bool = False) -> Application | None:
+    async def get(
+        self, application_id: uuid.UUID, *, for_update: bool = False
+    ) -> Application | None:
         query = select(applications).where(applications.c.id == application_id)
         if for_update:
             query = query.with_for_update()
         row = (await self._session.execute(query)).first()
         if row is None:
             return None
-        docs = (await self._session.execute(
-            select(application_documents)
-            .where(application_documents.c.application_id == application_id)
-            .order_by(application_documents.c.uploaded_at)
-        )).all()
-        hist = (await self._session.execute(
-            select(application_history)
-            .where(application_history.c.application_id == application_id)
-            .order_by(application_history.c.id)
-        )).all()
+        docs = (
+            await self._session.execute(
+                select(application_documents)
+                .where(application_documents.c.application_id == application_id)
+                .order_by(application_documents.c.uploaded_at)
+            )
+        ).all()
+        hist = (
+            await self._session.execute(
+                select(application_history)
+                .where(application_history.c.application_id == application_id)
+                .order_by(application_history.c.id)
+            )
+        ).all()
         c = row.content
         app = Application(
-            id=row.id, applicant=row.applicant, department=row.department, title=row.title,
-            background=c["background"], objectives=c["objectives"],
-            expected_benefits=c["expected_benefits"], resources=_resources(c["resources"]),
-            start_date=row.start_date, end_date=row.end_date,
-            risks=tuple(Risk(**r) for r in c["risks"]), created_at=row.created_at,
-            status=CaseStatus(row.status), updated_at=row.updated_at,
-            submitted_at=row.submitted_at, version=row.version,
+            id=row.id,
+            applicant=row.applicant,
+            department=row.department,
+            title=row.title,
+            background=c["background"],
+            objectives=c["objectives"],
+            expected_benefits=c["expected_benefits"],
+            resources=_resources(c["resources"]),
+            start_date=row.start_date,
+            end_date=row.end_date,
+            risks=tuple(Risk(**r) for r in c["risks"]),
+            created_at=row.created_at,
+            status=CaseStatus(row.status),
+            updated_at=row.updated_at,
+            submitted_at=row.submitted_at,
+            version=row.version,
             documents=[
-                Document(id=d.id, document_type=d.document_type, filename=d.filename,
-                         content_type=d.content_type, size=d.size, sha256=d.sha256,
-                         bucket=d.bucket, key=d.key, version_id=d.version_id,
-                         uploaded_by=d.uploaded_by, uploaded_at=d.uploaded_at)
+                Document(
+                    id=d.id,
+                    document_type=d.document_type,
+                    filename=d.filename,
+                    content_type=d.content_type,
+                    size=d.size,
+                    sha256=d.sha256,
+                    bucket=d.bucket,
+                    key=d.key,
+                    version_id=d.version_id,
+                    uploaded_by=d.uploaded_by,
+                    uploaded_at=d.uploaded_at,
+                )
                 for d in docs
             ],
             history=[
-                StatusChange(h.at, CaseStatus(h.from_status) if h.from_status else None,
-                             CaseStatus(h.to_status), h.actor, h.note)
+                StatusChange(
+                    h.at,
+                    CaseStatus(h.from_status) if h.from_status else None,
+                    CaseStatus(h.to_status),
+                    h.actor,
+                    h.note,
+                )
                 for h in hist
             ],
         )
@@ -131,10 +168,17 @@ class SqlAlchemyApplicationRepository:
 
     def _row(self, app: Application) -> dict[str, Any]:
         return {
-            "id": app.id, "applicant": app.applicant, "department": app.department,
-            "title": app.title, "status": app.status.value, "start_date": app.start_date,
-            "end_date": app.end_date, "content": _content(app), "created_at": app.created_at,
-            "updated_at": app.updated_at or app.created_at, "submitted_at": app.submitted_at,
+            "id": app.id,
+            "applicant": app.applicant,
+            "department": app.department,
+            "title": app.title,
+            "status": app.status.value,
+            "start_date": app.start_date,
+            "end_date": app.end_date,
+            "content": _content(app),
+            "created_at": app.created_at,
+            "updated_at": app.updated_at or app.created_at,
+            "submitted_at": app.submitted_at,
         }
 
     async def _write_children(self, app: Application, n_docs: int, n_hist: int) -> None:
@@ -148,8 +192,15 @@ class SqlAlchemyApplicationRepository:
         if new_hist:
             await self._session.execute(
                 insert(application_history),
-                [{"application_id": app.id, "at": h.at,
-                  "from_status": h.from_status.value if h.from_status else None,
-                  "to_status": h.to_status.value, "actor": h.actor, "note": h.note}
-                 for h in new_hist],
+                [
+                    {
+                        "application_id": app.id,
+                        "at": h.at,
+                        "from_status": h.from_status.value if h.from_status else None,
+                        "to_status": h.to_status.value,
+                        "actor": h.actor,
+                        "note": h.note,
+                    }
+                    for h in new_hist
+                ],
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 
 class CaseStatus(StrEnum):
@@ -166,10 +167,17 @@ class Application:
     events: list[object] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def draft(cls, *, id: uuid.UUID, applicant: str, department: str, now: datetime,
-              **content: object) -> Application:
-        app = cls(id=id, applicant=applicant, department=department, created_at=now,
-                  updated_at=now, **content)  # type: ignore[arg-type]
+    def draft(
+        cls, *, id: uuid.UUID, applicant: str, department: str, now: datetime, **content: Any
+    ) -> Application:
+        app = cls(
+            id=id,
+            applicant=applicant,
+            department=department,
+            created_at=now,
+            updated_at=now,
+            **content,
+        )
         app._check_content()
         app.history.append(StatusChange(now, None, CaseStatus.DRAFT, applicant, "draft created"))
         return app
@@ -180,8 +188,9 @@ class Application:
                 f"end_date {self.end_date} is before start_date {self.start_date}"
             )
 
-    def _move(self, target: CaseStatus, *, actor: str, now: datetime, action: str,
-              note: str | None = None) -> None:
+    def _move(
+        self, target: CaseStatus, *, actor: str, now: datetime, action: str, note: str | None = None
+    ) -> None:
         if target not in TRANSITIONS[self.status]:
             raise InvalidTransition(self.status, target, action)
         self.history.append(StatusChange(now, self.status, target, actor, note))
@@ -203,8 +212,9 @@ class Application:
         self.submitted_at = now
         self.events.append(ApplicationWasSubmitted(self.id))
 
-    def record_decision(self, *, approved: bool, by: str, now: datetime,
-                        comment: str | None) -> bool:
+    def record_decision(
+        self, *, approved: bool, by: str, now: datetime, comment: str | None
+    ) -> bool:
         """Apply an approval outcome; False (and no change) if the case is no longer waiting."""
         if self.status != CaseStatus.SUBMITTED:
             return False

@@ -1,8 +1,13 @@
-"""The applications-svc composition root: `uvicorn applications_svc.entrypoints.app:create_app --factory`."""
+"""The applications-svc composition root.
+
+Run: `uvicorn applications_svc.entrypoints.app:create_app --factory --reset-contextvars`.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from guakao_shared.runtime import ServiceRuntime
+from guakao_shared.topology import events_topic
 
 from applications_svc.adapters.repository import ConcurrentUpdate
 from applications_svc.config import Settings, get_settings
@@ -10,8 +15,6 @@ from applications_svc.domain.model import InvalidApplication, InvalidTransition,
 from applications_svc.entrypoints import api
 from applications_svc.service_layer import handlers
 from applications_svc.service_layer.unit_of_work import ApplicationsUnitOfWork
-from guakao_shared.runtime import ServiceRuntime
-from guakao_shared.topology import events_topic
 
 SERVICE = "applications"
 

@@ -28,7 +28,9 @@ class FundsIn(Strict):
 class PersonnelIn(Strict):
     role: Short
     headcount: Annotated[int, Field(ge=1, le=10_000)]
-    effort_person_days: Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=1)] | None = None
+    effort_person_days: Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=1)] | None = (
+        None
+    )
 
 
 class ResourcesIn(Strict):
@@ -106,22 +108,41 @@ class ApplicationRead(BaseModel):
     @classmethod
     def of(cls, app: Application) -> ApplicationRead:
         return cls(
-            id=app.id, status=app.status, applicant=app.applicant, department=app.department,
-            title=app.title, background=app.background, objectives=app.objectives,
+            id=app.id,
+            status=app.status,
+            applicant=app.applicant,
+            department=app.department,
+            title=app.title,
+            background=app.background,
+            objectives=app.objectives,
             expected_benefits=app.expected_benefits,
             resources=ResourcesIn(
                 technology=list(app.resources.technology),
-                funds=FundsIn(amount=app.resources.funds.amount,
-                              currency=app.resources.funds.currency),
-                personnel=[PersonnelIn(role=p.role, headcount=p.headcount,
-                                       effort_person_days=p.effort_person_days)
-                           for p in app.resources.personnel],
+                funds=FundsIn(
+                    amount=app.resources.funds.amount, currency=app.resources.funds.currency
+                ),
+                personnel=[
+                    PersonnelIn(
+                        role=p.role, headcount=p.headcount, effort_person_days=p.effort_person_days
+                    )
+                    for p in app.resources.personnel
+                ],
             ),
-            start_date=app.start_date, end_date=app.end_date,
-            risks=[RiskIn(description=r.description, likelihood=r.likelihood,  # type: ignore[arg-type]
-                          impact=r.impact, mitigation=r.mitigation) for r in app.risks],  # type: ignore[arg-type]
+            start_date=app.start_date,
+            end_date=app.end_date,
+            risks=[
+                RiskIn(
+                    description=r.description,
+                    likelihood=r.likelihood,
+                    impact=r.impact,
+                    mitigation=r.mitigation,
+                )
+                for r in app.risks
+            ],
             documents=[DocumentRead(**d.__dict__) for d in app.documents],
             history=[StatusChangeRead(**h.__dict__) for h in app.history],
-            version=app.version, created_at=app.created_at, updated_at=app.updated_at,
+            version=app.version,
+            created_at=app.created_at,
+            updated_at=app.updated_at,
             submitted_at=app.submitted_at,
         )

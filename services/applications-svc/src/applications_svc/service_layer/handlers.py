@@ -9,16 +9,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from applications_svc.domain.model import (
-    Application,
-    ApplicationWasSubmitted,
-    Document,
-    Money,
-    Personnel,
-    Resources,
-    Risk,
-)
-from applications_svc.service_layer.unit_of_work import ApplicationsUnitOfWork
 from guakao_shared.auth import Principal
 from guakao_shared.events import (
     ApplicationSubmitted,
@@ -30,6 +20,17 @@ from guakao_shared.events import (
 )
 from guakao_shared.events import Money as MoneyEvent
 from guakao_shared.inbox import PermanentError
+
+from applications_svc.domain.model import (
+    Application,
+    ApplicationWasSubmitted,
+    Document,
+    Money,
+    Personnel,
+    Resources,
+    Risk,
+)
+from applications_svc.service_layer.unit_of_work import ApplicationsUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,13 @@ async def create_application(
     return app
 
 
-async def get_visible(uow: ApplicationsUnitOfWork, application_id: uuid.UUID,
-                      principal: Principal, *, for_update: bool = False) -> Application:
+async def get_visible(
+    uow: ApplicationsUnitOfWork,
+    application_id: uuid.UUID,
+    principal: Principal,
+    *,
+    for_update: bool = False,
+) -> Application:
     app = await uow.applications.get(application_id, for_update=for_update)
     if app is None or not can_see(principal, app):
         raise ApplicationNotFound(application_id)
@@ -85,26 +91,45 @@ def can_see(principal: Principal, app: Application) -> bool:
 
     if principal.sub == app.applicant or principal.department == app.department:
         return True
-    return principal.has_any(Role.REVIEWER, Role.COMMITTEE_MEMBER, Role.PROCESS_ADMIN,
-                             Role.AUDITOR, Role.COMPLIANCE_OFFICER)
+    return principal.has_any(
+        Role.REVIEWER,
+        Role.COMMITTEE_MEMBER,
+        Role.PROCESS_ADMIN,
+        Role.AUDITOR,
+        Role.COMPLIANCE_OFFICER,
+    )
 
 
-async def attach_document(uow: ApplicationsUnitOfWork, *, application_id: uuid.UUID,
-                          principal: Principal, document_id: uuid.UUID,
-                          ref: DocumentRef) -> Document:
+async def attach_document(
+    uow: ApplicationsUnitOfWork,
+    *,
+    application_id: uuid.UUID,
+    principal: Principal,
+    document_id: uuid.UUID,
+    ref: DocumentRef,
+) -> Document:
     app = await get_visible(uow, application_id, principal, for_update=True)
     document = Document(
-        id=document_id, document_type=ref.document_type, filename=ref.filename,
-        content_type=ref.content_type, size=ref.size, sha256=ref.sha256, bucket=ref.bucket,
-        key=ref.key, version_id=ref.version_id, uploaded_by=principal.sub, uploaded_at=now(),
+        id=document_id,
+        document_type=ref.document_type,
+        filename=ref.filename,
+        content_type=ref.content_type,
+        size=ref.size,
+        sha256=ref.sha256,
+        bucket=ref.bucket,
+        key=ref.key,
+        version_id=ref.version_id,
+        uploaded_by=principal.sub,
+        uploaded_at=now(),
     )
     app.attach(document, by=principal.sub)
     await uow.applications.save(app)
     return document
 
 
-async def check_can_attach(uow: ApplicationsUnitOfWork, *, application_id: uuid.UUID,
-                           principal: Principal) -> None:
+async def check_can_attach(
+    uow: ApplicationsUnitOfWork, *, application_id: uuid.UUID, principal: Principal
+) -> None:
     """Refuse an upload before any byte is stored if the attach itself would be refused."""
     from applications_svc.domain.model import EDITABLE, InvalidTransition, NotTheApplicant
 
@@ -115,45 +140,66 @@ async def check_can_attach(uow: ApplicationsUnitOfWork, *, application_id: uuid.
         raise InvalidTransition(app.status, app.status, "attach a document")
 
 
-async def submit_application(uow: ApplicationsUnitOfWork, *, application_id: uuid.UUID,
-                             principal: Principal) -> Application:
+async def submit_application(
+    uow: ApplicationsUnitOfWork, *, application_id: uuid.UUID, principal: Principal
+) -> Application:
     app = await get_visible(uow, application_id, principal, for_update=True)
     app.submit(by=principal.sub, now=now())
     await uow.applications.save(app)
     actor = principal.as_actor()
     for event in app.events:
         if isinstance(event, ApplicationWasSubmitted):
-            funds = MoneyEvent(amount=app.resources.funds.amount,
-                               currency=app.resources.funds.currency)
+            funds = MoneyEvent(
+                amount=app.resources.funds.amount, currency=app.resources.funds.currency
+            )
             uow.emit(
                 ApplicationSubmitted(
-                    application_id=app.id, title=app.title, applicant=app.applicant,
-                    department=app.department, requested_funds=funds,
-                    start_date=app.start_date, end_date=app.end_date,
+                    application_id=app.id,
+                    title=app.title,
+                    applicant=app.applicant,
+                    department=app.department,
+                    requested_funds=funds,
+                    start_date=app.start_date,
+                    end_date=app.end_date,
                     materials=[_ref(d) for d in app.documents],
                 ),
-                case_id=app.id, actor=actor,
+                case_id=app.id,
+                actor=actor,
             )
             uow.emit(
                 ApprovalRequested(
-                    request_id=uuid.uuid4(), subject_type="application", subject_id=app.id,
-                    policy=NECESSITY_REVIEW_POLICY, title=app.title, requester=app.applicant,
-                    department=app.department, amount=funds,
+                    request_id=uuid.uuid4(),
+                    subject_type="application",
+                    subject_id=app.id,
+                    policy=NECESSITY_REVIEW_POLICY,
+                    title=app.title,
+                    requester=app.applicant,
+                    department=app.department,
+                    amount=funds,
                 ),
-                case_id=app.id, actor=actor,
+                case_id=app.id,
+                actor=actor,
             )
     app.events.clear()
     return app
 
 
 def _ref(d: Document) -> DocumentRef:
-    return DocumentRef(bucket=d.bucket, key=d.key, version_id=d.version_id, sha256=d.sha256,
-                       size=d.size, content_type=d.content_type, filename=d.filename,
-                       document_type=d.document_type)
+    return DocumentRef(
+        bucket=d.bucket,
+        key=d.key,
+        version_id=d.version_id,
+        sha256=d.sha256,
+        size=d.size,
+        content_type=d.content_type,
+        filename=d.filename,
+        document_type=d.document_type,
+    )
 
 
-async def record_approval_outcome(envelope: Envelope, payload: ApprovalDecided,
-                                  uow: ApplicationsUnitOfWork) -> None:
+async def record_approval_outcome(
+    envelope: Envelope, payload: ApprovalDecided, uow: ApplicationsUnitOfWork
+) -> None:
     """Consumer: approvals-svc decided; move the case to APPROVED or REJECTED."""
     if payload.subject_type != "application":
         return
@@ -161,14 +207,15 @@ async def record_approval_outcome(envelope: Envelope, payload: ApprovalDecided,
     if app is None:
         raise PermanentError(f"approval outcome for unknown application {payload.subject_id}")
     applied = app.record_decision(
-        approved=isinstance(payload, ApprovalGranted), by=payload.decided_by, now=now(),
+        approved=isinstance(payload, ApprovalGranted),
+        by=payload.decided_by,
+        now=now(),
         comment=payload.comment,
     )
     if not applied:
-        log.warning("ignoring %s for application %s in status %s", envelope.event_type, app.id,
-                    app.status)
+        log.warning(
+            "ignoring %s for application %s in status %s", envelope.event_type, app.id, app.status
+        )
         return
     await uow.applications.save(app)
     app.events.clear()
-
-

@@ -1,7 +1,8 @@
 """The applications unit of work: the case repository on one transaction, plus the outbox."""
 
-from applications_svc.adapters.repository import SqlAlchemyApplicationRepository
 from guakao_shared.uow import SqlAlchemyUnitOfWork
+
+from applications_svc.adapters.repository import SqlAlchemyApplicationRepository
 
 
 class ApplicationsUnitOfWork(SqlAlchemyUnitOfWork):
