@@ -1,6 +1,6 @@
 """The messaging tables every service database holds (outbox, inbox, idempotency keys) and the
-engine factory. Each service's first Alembic migration creates these tables with
-`create_messaging_tables()`, so they are defined once.
+engine factory. Defined once here; each service's migrations create them (Alembic's target
+metadata includes them, see `guakao_shared.migrations`).
 """
 
 from __future__ import annotations
@@ -60,20 +60,6 @@ idempotency_keys = Table(
 OUTBOX_CHANNEL = "guakao_outbox"
 
 
-def create_messaging_tables() -> None:
-    """Alembic helper: create the messaging tables in the current migration."""
-    from alembic import op
-
-    bind = op.get_bind()
-    metadata.create_all(bind)
-
-
-def drop_messaging_tables() -> None:
-    from alembic import op
-
-    metadata.drop_all(op.get_bind())
-
-
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
 
@@ -84,7 +70,6 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ig
 
 __all__ = [
     "OUTBOX_CHANNEL",
-    "create_messaging_tables",
     "idempotency_keys",
     "inbox",
     "make_engine",

@@ -10,8 +10,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 
-def run_migrations(target_metadata: MetaData, default_url: Callable[[], str]) -> None:
-    """Run the migrations against `sqlalchemy.url` from the Alembic config, or the settings'."""
+def run_migrations(service_metadata: MetaData, default_url: Callable[[], str]) -> None:
+    """Run the migrations against `sqlalchemy.url` from the Alembic config, or the settings'.
+
+    The target is the service's own tables plus the shared messaging tables (outbox, inbox,
+    idempotency keys), so `alembic revision --autogenerate` sees both.
+    """
+    from guakao_shared.db import metadata as messaging_metadata
+
+    target_metadata = [service_metadata, messaging_metadata]
     from alembic import context
 
     url = context.config.get_main_option("sqlalchemy.url") or default_url()

@@ -85,6 +85,7 @@ class ServiceRuntime:
             enable_idempotence=True,
             acks="all",
             middlewares=[KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider)],
+            logger=logging.getLogger("guakao.kafka"),  # JSON logs with trace ids, like the rest
         )
         self.relay = OutboxRelay(
             self.engine,

