@@ -17,7 +17,7 @@ from guakao_devtools.testing import (
     read_topic,
 )
 
-from tests.e2e.support import APPLICANT, task_for
+from tests.e2e.support import APPLICANT, application_body, task_for
 
 TOPIC = "guakao.applications.v1"
 
@@ -180,3 +180,37 @@ async def test_an_event_committed_while_kafka_is_down_is_delivered_once_it_is_ba
     with httpx.Client(base_url=services["approvals"].url) as approvals:
         await task_for(approvals, app["id"], timeout=120)
     assert await cases_for(infra, uuid.UUID(app["id"])) == 1
+
+
+def relay_state(url: str) -> str:
+    return str(httpx.get(f"{url}/health/ready", timeout=5).json()["checks"]["outbox_relay"])
+
+
+async def test_only_one_relay_is_active_and_a_standby_takes_over(
+    infra: Infra, services: dict[str, ServiceProcess], tmp_path
+) -> None:
+    leader = services["applications"]
+    standby = ServiceProcess("applications", 28011, leader.env, tmp_path / "standby.log")
+    standby.start()
+    try:
+        standby.wait_ready()
+        assert relay_state(leader.url) == "active"
+        assert relay_state(standby.url) == "standby"
+        leader.stop()
+
+        async def took_over() -> bool:
+            return relay_state(standby.url) == "active"
+
+        await eventually(took_over, timeout=30, what="the standby relay to take the lock")
+        with httpx.Client(base_url=standby.url) as client:
+            created = client.post("/v1/applications", json=application_body(), headers=APPLICANT)
+            app_id = created.json()["id"]
+            assert (
+                client.post(f"/v1/applications/{app_id}/submit", headers=APPLICANT).status_code
+                == 200
+            )
+        await eventually(lambda: _all_published(infra, app_id), what="the standby to publish")
+    finally:
+        standby.stop()
+        leader.start()
+        leader.wait_ready()

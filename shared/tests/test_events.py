@@ -1,0 +1,205 @@
+"""The wire format: envelopes carry versioned payloads; readers are tolerant of what they
+do not know, strict about what they do."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from guakao_shared.events import (
+    EVENT_TYPES,
+    Actor,
+    ApplicationSubmitted,
+    ApprovalGranted,
+    ApprovalRejected,
+    ApprovalRequested,
+    DocumentRef,
+    Envelope,
+    EventData,
+    Money,
+)
+from pydantic import ValidationError
+
+ACTOR = Actor(sub="alice", department="it", roles=["applicant"])
+CASE_ID = uuid.UUID("11111111-1111-1111-1111-111111111111")
+
+DOCUMENT = {
+    "bucket": "guakao-applications",
+    "key": "applications/1/proposal.pdf",
+    "version_id": "v1",
+    "sha256": "0123456789abcdef" * 4,
+    "size": 2048,
+    "content_type": "application/pdf",
+    "filename": "proposal.pdf",
+    "document_type": "proposal",
+}
+
+SAMPLES: dict[tuple[str, int], EventData] = {
+    ("application.submitted", 1): ApplicationSubmitted(
+        application_id=CASE_ID,
+        title="ERP migration",
+        applicant="alice",
+        department="it",
+        requested_funds=Money(amount=Decimal("120000.50"), currency="CNY"),
+        start_date=date(2025, 4, 1),
+        end_date=date(2025, 9, 30),
+        materials=[DocumentRef(**DOCUMENT)],
+    ),
+    ("approval.requested", 1): ApprovalRequested(
+        request_id=uuid.uuid4(),
+        subject_type="application",
+        subject_id=CASE_ID,
+        policy="application.necessity_review",
+        title="ERP migration",
+        requester="alice",
+        department="it",
+        amount=Money(amount=Decimal("10.00"), currency="EUR"),
+        attributes={"risk": "medium"},
+    ),
+    ("approval.granted", 1): ApprovalGranted(
+        request_id=uuid.uuid4(),
+        approval_case_id=uuid.uuid4(),
+        subject_type="application",
+        subject_id=CASE_ID,
+        decided_by="rita",
+        comment=None,
+    ),
+    ("approval.rejected", 1): ApprovalRejected(
+        request_id=uuid.uuid4(),
+        approval_case_id=uuid.uuid4(),
+        subject_type="application",
+        subject_id=CASE_ID,
+        decided_by="rita",
+        comment="no budget this year",
+    ),
+}
+
+
+def _through_the_wire(envelope: Envelope) -> Envelope:
+    return Envelope.model_validate_json(envelope.model_dump_json().encode())
+
+
+def test_every_published_event_type_has_a_sample_here() -> None:
+    assert set(SAMPLES) == set(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event", list(SAMPLES.values()), ids=[t for t, _ in SAMPLES])
+def test_a_payload_survives_the_round_trip_through_json(event: EventData) -> None:
+    envelope = Envelope.wrap(event, source="applications", case_id=CASE_ID, actor=ACTOR)
+
+    received = _through_the_wire(envelope)
+
+    assert received.payload() == event
+    assert type(received.payload()) is type(event)
+
+
+@pytest.mark.parametrize("event", list(SAMPLES.values()), ids=[t for t, _ in SAMPLES])
+def test_the_envelope_names_the_payload_type_and_version(event: EventData) -> None:
+    envelope = Envelope.wrap(event, source="applications", case_id=CASE_ID, actor=ACTOR)
+
+    received = _through_the_wire(envelope)
+
+    assert (received.event_type, received.schema_version) == (
+        event.event_type,
+        event.schema_version,
+    )
+    assert received.event_id == envelope.event_id
+    assert received.occurred_at == envelope.occurred_at
+    assert (received.source, received.case_id, received.actor) == ("applications", CASE_ID, ACTOR)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "schema_version"),
+    [
+        ("application.withdrawn", 1),  # a type this reader has never heard of
+        ("application.submitted", 2),  # a known type in a version from the future
+        ("approval.granted", 99),
+    ],
+)
+def test_a_reader_skips_event_types_or_versions_it_does_not_know(
+    event_type: str, schema_version: int
+) -> None:
+    envelope = Envelope(
+        event_type=event_type,
+        schema_version=schema_version,
+        source="applications",
+        case_id=CASE_ID,
+        actor=ACTOR,
+        data={"anything": "at all"},
+    )
+
+    assert envelope.payload() is None
+
+
+@pytest.mark.parametrize("event", list(SAMPLES.values()), ids=[t for t, _ in SAMPLES])
+def test_a_reader_ignores_fields_added_by_a_newer_writer(event: EventData) -> None:
+    wire = json.loads(
+        Envelope.wrap(
+            event, source="applications", case_id=CASE_ID, actor=ACTOR
+        ).model_dump_json()
+    )
+    wire["data"]["added_in_a_later_release"] = {"nested": [1, 2, 3]}
+    wire["a_new_envelope_field"] = "ignored too"
+
+    received = Envelope.model_validate_json(json.dumps(wire))
+
+    assert received.payload() == event
+
+
+def test_a_known_event_with_an_invalid_payload_is_an_error_not_a_skip() -> None:
+    envelope = Envelope(
+        event_type="approval.granted",
+        schema_version=1,
+        source="approvals",
+        case_id=CASE_ID,
+        actor=ACTOR,
+        data={"decided_by": "rita"},
+    )
+
+    with pytest.raises(ValidationError):
+        envelope.payload()
+
+
+# ---- value objects ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sha256",
+    ["g" * 64, "0123456789abcdef" * 4 + "0", "0123456789abcdef" * 3, "", "sha256:" + "a" * 57],
+    ids=["non-hex", "too-long", "too-short", "empty", "prefixed"],
+)
+def test_a_document_ref_refuses_a_sha256_that_is_not_64_hex_digits(sha256: str) -> None:
+    with pytest.raises(ValidationError, match="sha256"):
+        DocumentRef(**{**DOCUMENT, "sha256": sha256})
+
+
+@pytest.mark.parametrize("size", [-1, -1024])
+def test_a_document_ref_refuses_a_negative_size(size: int) -> None:
+    with pytest.raises(ValidationError, match="size"):
+        DocumentRef(**{**DOCUMENT, "size": size})
+
+
+def test_an_empty_document_is_a_valid_document_ref() -> None:
+    assert DocumentRef(**{**DOCUMENT, "size": 0}).size == 0
+
+
+@pytest.mark.parametrize("currency", ["usd", "US", "USDD", "U$D", "", "1AB"])
+def test_money_refuses_a_currency_that_is_not_three_capital_letters(currency: str) -> None:
+    with pytest.raises(ValidationError, match="currency"):
+        Money(amount=Decimal("1.00"), currency=currency)
+
+
+@pytest.mark.parametrize(
+    "amount", [Decimal("-0.01"), Decimal("1.001")], ids=["negative", "sub-cent"]
+)
+def test_money_refuses_negative_or_sub_cent_amounts(amount: Decimal) -> None:
+    with pytest.raises(ValidationError, match="amount"):
+        Money(amount=amount, currency="CNY")
+
+
+@pytest.mark.parametrize("currency", ["CNY", "USD", "EUR"])
+def test_money_accepts_an_iso_style_currency_code(currency: str) -> None:
+    assert Money(amount=Decimal("0"), currency=currency).currency == currency
