@@ -78,6 +78,25 @@ def _schemas(args: argparse.Namespace) -> int:
     return check(main_progress)
 
 
+def _manual(args: argparse.Namespace) -> int:
+    from guakao_shared.process import definition
+    from guakao_shared.process.manual import render_manual
+
+    from guakao_devtools.services import REPO
+
+    target = REPO / "docs" / "process-manual.md"
+    rendered = render_manual(definition())
+    if args.check:
+        if not target.exists() or target.read_text(encoding="utf-8") != rendered:
+            print(f"{target.relative_to(REPO)} is stale: run `guakao manual`", file=sys.stderr)
+            return 1
+        return 0
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(rendered, encoding="utf-8")
+    print(f"wrote {target.relative_to(REPO)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="guakao", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         func=_migrate
     )
     sub.add_parser("run", help="infra up, migrate, run the built services").set_defaults(func=_run)
+
+    manual = sub.add_parser("manual", help="render the process manual to docs/")
+    manual.add_argument("--check", action="store_true", help="fail if docs/ is stale")
+    manual.set_defaults(func=_manual)
 
     schemas = sub.add_parser("schemas", help="event JSON Schema snapshots")
     schemas.add_argument("action", choices=["export", "check"])
