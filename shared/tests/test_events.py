@@ -137,9 +137,7 @@ def test_a_reader_skips_event_types_or_versions_it_does_not_know(
 @pytest.mark.parametrize("event", list(SAMPLES.values()), ids=[t for t, _ in SAMPLES])
 def test_a_reader_ignores_fields_added_by_a_newer_writer(event: EventData) -> None:
     wire = json.loads(
-        Envelope.wrap(
-            event, source="applications", case_id=CASE_ID, actor=ACTOR
-        ).model_dump_json()
+        Envelope.wrap(event, source="applications", case_id=CASE_ID, actor=ACTOR).model_dump_json()
     )
     wire["data"]["added_in_a_later_release"] = {"nested": [1, 2, 3]}
     wire["a_new_envelope_field"] = "ignored too"

@@ -36,7 +36,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError,
     InterfaceError,
     ConnectionError,
-    OSError,
     TimeoutError,
 )
 
@@ -124,32 +123,30 @@ class InboxConsumer:
                 envelope.schema_version,
             )
             return "ignored"
-        attempt = 0
+        failures = outages = 0  # an outage is not the message's fault: counted apart
         while True:
-            attempt += 1
             try:
                 return await self._apply(envelope, payload, handler)
             except Exception as exc:
                 if _is_transient(exc):
-                    delay = min(self._backoff * 2 ** min(attempt, 8), 30.0)
+                    outages += 1
+                    delay = min(self._backoff * 2 ** min(outages, 8), 30.0)
                     log.warning(
-                        "transient failure on %s (attempt %d), retrying in %.1fs: %s",
-                        envelope.event_id,
-                        attempt,
-                        delay,
-                        exc,
+                        "infrastructure failure on %s (%d), retrying in %.1fs: %s",
+                        envelope.event_id, outages, delay, exc,
                     )
                     await asyncio.sleep(delay)
                     continue
-                if isinstance(exc, PermanentError) or attempt >= self._max_attempts:
+                failures += 1
+                if isinstance(exc, PermanentError) or failures >= self._max_attempts:
                     log.exception(
-                        "giving up on event %s after %d attempt(s)", envelope.event_id, attempt
+                        "giving up on event %s after %d attempt(s)", envelope.event_id, failures
                     )
                     await self._dead_letter(
-                        body, headers, origin, f"{type(exc).__name__}: {exc}", attempts=attempt
+                        body, headers, origin, f"{type(exc).__name__}: {exc}", attempts=failures
                     )
                     return "dead_lettered"
-                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+                await asyncio.sleep(self._backoff * 2 ** (failures - 1))
 
     async def _apply(self, envelope: Envelope, payload: EventData, handler: Handler) -> str:
         async with self._uow_factory() as uow:

@@ -102,7 +102,9 @@ def test_a_new_draft_starts_in_draft_with_a_history_entry_by_the_applicant() -> 
     app = _draft()
 
     assert app.status == CaseStatus.DRAFT
-    assert app.history == [StatusChange(CREATED, None, CaseStatus.DRAFT, APPLICANT, "draft created")]
+    assert app.history == [
+        StatusChange(CREATED, None, CaseStatus.DRAFT, APPLICANT, "draft created")
+    ]
     assert app.events == []
 
 
