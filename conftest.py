@@ -83,6 +83,7 @@ def services(
     try:
         for proc in procs.values():
             proc.wait_ready()
+        _seed_directory(procs["approvals"].url)
     except RuntimeError as exc:
         for proc in procs.values():
             proc.stop()
@@ -90,6 +91,15 @@ def services(
     yield procs
     for proc in procs.values():
         proc.stop()
+
+
+def _seed_directory(url: str) -> None:
+    from tests.e2e.support import ADMIN, ORG
+
+    for sub, person in ORG.items():
+        response = httpx.put(f"{url}/v1/directory/people/{sub}", json=person, headers=ADMIN)
+        if response.status_code != 204:
+            raise RuntimeError(f"could not seed the directory: {response.text}")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,23 @@ import httpx
 from guakao_devtools.testing import bearer, eventually
 
 APPLICANT = bearer("alice", "applicant", dept="it")
-REVIEWER = bearer("rita", "reviewer", dept="pmo")
+# The head of the applicant's department does the necessity review (process definition v1).
+REVIEWER = bearer("rita", "dept_head", dept="it")
+ADMIN = bearer("ada", "process_admin", dept="pmo")
+
+# The organisation the approval engine routes to (its directory).
+ORG = {
+    "alice": {"department": "it", "roles": ["applicant"], "manager": "hank"},
+    "hank": {"department": "it", "roles": ["dept_head"]},
+    "rita": {"department": "it", "roles": ["dept_head"]},
+    "cm1": {"department": "board", "roles": ["committee_member"]},
+    "cm2": {"department": "board", "roles": ["committee_member"]},
+    "cm3": {"department": "board", "roles": ["committee_member"]},
+    "tina": {"department": "it", "roles": ["tech_lead"]},
+    "fiona": {"department": "finance", "roles": ["finance"]},
+    "leo": {"department": "legal", "roles": ["legal"]},
+    "ada": {"department": "pmo", "roles": ["process_admin"]},
+}
 
 
 def application_body(**overrides: Any) -> dict[str, Any]:
@@ -20,7 +36,7 @@ def application_body(**overrides: Any) -> dict[str, Any]:
         "expected_benefits": "Month-end close in 3 days instead of 8.",
         "resources": {
             "technology": ["SAP S/4HANA"],
-            "funds": {"amount": "1200000.00", "currency": "CNY"},
+            "funds": {"amount": "300000.00", "currency": "CNY"},
             "personnel": [{"role": "developer", "headcount": 3, "effort_person_days": "240"}],
         },
         "start_date": "2027-01-01",

@@ -86,9 +86,9 @@ async def test_two_approvers_deciding_at_once_give_one_outcome(
         task = await task_for(httpx.Client(base_url=services["approvals"].url), app["id"])
         url = f"/v1/tasks/{task['id']}/decision"
         results = await asyncio.gather(
-            client.post(url, json={"decision": "approve"}, headers=bearer("r1", "reviewer")),
+            client.post(url, json={"decision": "approve"}, headers=bearer("r1", "dept_head")),
             client.post(
-                url, json={"decision": "reject", "comment": "no"}, headers=bearer("r2", "reviewer")
+                url, json={"decision": "reject", "comment": "no"}, headers=bearer("r2", "dept_head")
             ),
         )
     statuses = sorted(r.status_code for r in results)

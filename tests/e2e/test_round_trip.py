@@ -10,7 +10,7 @@ from guakao_devtools.infra import Infra
 from tests.e2e.support import APPLICANT, REVIEWER, status_becomes, task_for
 
 
-async def test_submitted_application_is_approved_by_a_reviewer(
+async def test_submitted_application_is_approved_by_the_department_head(
     applications: httpx.Client, approvals: httpx.Client, draft, infra: Infra
 ) -> None:
     app = draft()
@@ -36,7 +36,8 @@ async def test_submitted_application_is_approved_by_a_reviewer(
     assert submitted.json()["status"] == "SUBMITTED"
 
     task = await task_for(approvals, app["id"])
-    assert task["requester"] == "alice" and task["role"] == "reviewer"
+    assert task["requester"] == "alice"
+    assert (task["pool_role"], task["pool_department"]) == ("dept_head", "it")
     decided = approvals.post(
         f"/v1/tasks/{task['id']}/decision",
         headers=REVIEWER,
@@ -73,7 +74,7 @@ async def test_rejected_application_ends_rejected_with_the_reason(
 async def test_the_applicant_never_sees_their_own_request_in_the_inbox(
     applications: httpx.Client, approvals: httpx.Client, draft, auth
 ) -> None:
-    both = auth("alice", "applicant", "reviewer", dept="it")
+    both = auth("alice", "applicant", "dept_head", dept="it")
     app = draft(headers=both)
     assert (
         applications.post(f"/v1/applications/{app['id']}/submit", headers=both).status_code == 200

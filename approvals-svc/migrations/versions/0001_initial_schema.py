@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 03:52:37.082786
+Create Date: 2026-11-24 04:01:32.870980
 """
 
 from alembic import op
@@ -24,34 +24,82 @@ def upgrade() -> None:
     sa.Column('subject_id', sa.UUID(), nullable=False),
     sa.Column('case_id', sa.UUID(), nullable=False),
     sa.Column('policy', sa.String(length=200), nullable=False),
-    sa.Column('policy_version', sa.Integer(), nullable=False),
+    sa.Column('process_version', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('requester', sa.String(length=200), nullable=False),
     sa.Column('department', sa.String(length=100), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('state', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('request_id')
     )
     op.create_index(op.f('ix_approval_cases_case_id'), 'approval_cases', ['case_id'], unique=False)
+    op.create_index('ix_approval_cases_open_due', 'approval_cases', ['due_at'], unique=False, postgresql_where="status = 'OPEN'")
+    op.create_index(op.f('ix_approval_cases_subject_id'), 'approval_cases', ['subject_id'], unique=False)
+    op.create_table('delegations',
+    sa.Column('id', sa.UUID(), nullable=False),
+    sa.Column('delegator', sa.String(length=200), nullable=False),
+    sa.Column('delegate', sa.String(length=200), nullable=False),
+    sa.Column('starts', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index(op.f('ix_delegations_delegate'), 'delegations', ['delegate'], unique=False)
+    op.create_index(op.f('ix_delegations_delegator'), 'delegations', ['delegator'], unique=False)
+    op.create_table('directory_people',
+    sa.Column('sub', sa.String(length=200), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=True),
+    sa.Column('department', sa.String(length=100), nullable=True),
+    sa.Column('roles', postgresql.ARRAY(sa.String(length=50)), nullable=False),
+    sa.Column('manager', sa.String(length=200), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('sub')
+    )
+    op.create_index(op.f('ix_directory_people_department'), 'directory_people', ['department'], unique=False)
     op.create_table('approval_tasks',
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('approval_case_id', sa.UUID(), nullable=False),
-    sa.Column('step', sa.String(length=200), nullable=False),
-    sa.Column('role', sa.String(length=50), nullable=False),
+    sa.Column('step', sa.String(length=100), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('assignee', sa.String(length=200), nullable=True),
+    sa.Column('pool_role', sa.String(length=50), nullable=True),
+    sa.Column('pool_department', sa.String(length=100), nullable=True),
+    sa.Column('escalation', sa.Boolean(), nullable=False),
+    sa.Column('weight', sa.Float(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('decision', sa.String(length=20), nullable=True),
+    sa.Column('action', sa.String(length=20), nullable=True),
     sa.Column('decided_by', sa.String(length=200), nullable=True),
-    sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('on_behalf_of', sa.String(length=200), nullable=True),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('rule', sa.String(length=300), nullable=True),
     sa.ForeignKeyConstraint(['approval_case_id'], ['approval_cases.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_approval_tasks_approval_case_id'), 'approval_tasks', ['approval_case_id'], unique=False)
-    op.create_index('ix_approval_tasks_open_role', 'approval_tasks', ['role', 'status'], unique=False)
+    op.create_index('ix_approval_tasks_open_assignee', 'approval_tasks', ['assignee'], unique=False, postgresql_where="status = 'OPEN'")
+    op.create_index('ix_approval_tasks_open_role', 'approval_tasks', ['pool_role'], unique=False, postgresql_where="status = 'OPEN'")
+    op.create_table('approval_trail',
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
+    sa.Column('approval_case_id', sa.UUID(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('action', sa.String(length=30), nullable=False),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('step', sa.String(length=100), nullable=True),
+    sa.Column('task_id', sa.UUID(), nullable=True),
+    sa.Column('on_behalf_of', sa.String(length=200), nullable=True),
+    sa.Column('rule', sa.String(length=300), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('detail', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['approval_case_id'], ['approval_cases.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index(op.f('ix_approval_trail_approval_case_id'), 'approval_trail', ['approval_case_id'], unique=False)
     op.create_table('idempotency_keys',
     sa.Column('principal', sa.String(length=200), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
@@ -91,9 +139,19 @@ def downgrade() -> None:
     op.drop_table('outbox')
     op.drop_table('inbox')
     op.drop_table('idempotency_keys')
-    op.drop_index('ix_approval_tasks_open_role', table_name='approval_tasks')
+    op.drop_index(op.f('ix_approval_trail_approval_case_id'), table_name='approval_trail')
+    op.drop_table('approval_trail')
+    op.drop_index('ix_approval_tasks_open_role', table_name='approval_tasks', postgresql_where="status = 'OPEN'")
+    op.drop_index('ix_approval_tasks_open_assignee', table_name='approval_tasks', postgresql_where="status = 'OPEN'")
     op.drop_index(op.f('ix_approval_tasks_approval_case_id'), table_name='approval_tasks')
     op.drop_table('approval_tasks')
+    op.drop_index(op.f('ix_directory_people_department'), table_name='directory_people')
+    op.drop_table('directory_people')
+    op.drop_index(op.f('ix_delegations_delegator'), table_name='delegations')
+    op.drop_index(op.f('ix_delegations_delegate'), table_name='delegations')
+    op.drop_table('delegations')
+    op.drop_index(op.f('ix_approval_cases_subject_id'), table_name='approval_cases')
+    op.drop_index('ix_approval_cases_open_due', table_name='approval_cases', postgresql_where="status = 'OPEN'")
     op.drop_index(op.f('ix_approval_cases_case_id'), table_name='approval_cases')
     op.drop_table('approval_cases')
     # ### end Alembic commands ###

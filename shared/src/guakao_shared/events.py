@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -109,7 +109,9 @@ class ApplicationSubmitted(EventData):
 
 # ---- approvals ---------------------------------------------------------------------------
 
-SubjectType = Literal["application"]
+# An open set (application, plan, contract, acceptance, disposition, ...): each consumer acts on
+# the subject types it owns and ignores the rest, so a new subject type breaks nobody.
+SubjectType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,49}$")]
 
 
 class ApprovalRequested(EventData):
@@ -127,6 +129,7 @@ class ApprovalRequested(EventData):
     department: NonEmpty
     amount: Money | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
+    process_version: int | None = None  # the version the case runs under; None: the latest
 
 
 class ApprovalDecided(EventData):
@@ -138,6 +141,7 @@ class ApprovalDecided(EventData):
     subject_id: uuid.UUID
     decided_by: NonEmpty
     comment: str | None = None
+    record: DocumentRef | None = None  # the generated record (minutes) of every decision
 
 
 class ApprovalGranted(ApprovalDecided):
@@ -150,7 +154,56 @@ class ApprovalRejected(ApprovalDecided):
     schema_version: ClassVar[int] = 1
 
 
+class ApprovalReturned(ApprovalDecided):
+    """Sent back for revision: the requester edits and resubmits (a new request)."""
+
+    event_type: ClassVar[str] = "approval.returned"
+    schema_version: ClassVar[int] = 1
+
+
+class ApprovalWithdrawn(ApprovalDecided):
+    event_type: ClassVar[str] = "approval.withdrawn"
+    schema_version: ClassVar[int] = 1
+
+
+class ApprovalReminder(EventData):
+    """A step has used 50% or 75% of its time limit."""
+
+    event_type: ClassVar[str] = "approval.reminder"
+    schema_version: ClassVar[int] = 1
+
+    approval_case_id: uuid.UUID
+    subject_type: SubjectType
+    subject_id: uuid.UUID
+    step: NonEmpty
+    percent: Annotated[int, Field(ge=1, le=100)]
+    due_at: datetime
+    waiting_on: list[str]
+
+
+class ApprovalEscalated(EventData):
+    """A step breached its time limit and was escalated."""
+
+    event_type: ClassVar[str] = "approval.escalated"
+    schema_version: ClassVar[int] = 1
+
+    approval_case_id: uuid.UUID
+    subject_type: SubjectType
+    subject_id: uuid.UUID
+    step: NonEmpty
+    escalated_to_role: NonEmpty
+
+
 EVENT_TYPES: dict[tuple[str, int], type[EventData]] = {
     (model.event_type, model.schema_version): model
-    for model in (ApplicationSubmitted, ApprovalRequested, ApprovalGranted, ApprovalRejected)
+    for model in (
+        ApplicationSubmitted,
+        ApprovalRequested,
+        ApprovalGranted,
+        ApprovalRejected,
+        ApprovalReturned,
+        ApprovalWithdrawn,
+        ApprovalReminder,
+        ApprovalEscalated,
+    )
 }

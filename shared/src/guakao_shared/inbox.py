@@ -133,7 +133,10 @@ class InboxConsumer:
                     delay = min(self._backoff * 2 ** min(outages, 8), 30.0)
                     log.warning(
                         "infrastructure failure on %s (%d), retrying in %.1fs: %s",
-                        envelope.event_id, outages, delay, exc,
+                        envelope.event_id,
+                        outages,
+                        delay,
+                        exc,
                     )
                     await asyncio.sleep(delay)
                     continue

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -105,6 +105,7 @@ class ServiceRuntime:
             settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
         self.consumers: list[InboxConsumer] = []
+        self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._broker_started = asyncio.Event()
 
     def add_consumer(
@@ -149,6 +150,7 @@ class ServiceRuntime:
         tasks = [asyncio.create_task(self._start_broker(), name="broker-start")]
         if self.settings.relay_enabled:
             tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        tasks += [asyncio.create_task(job(), name=job.__name__) for job in self.background]
         try:
             yield
         finally:

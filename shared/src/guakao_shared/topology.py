@@ -48,6 +48,7 @@ TOPICS: tuple[Topic, ...] = tuple(
 
 BUCKETS: tuple[Bucket, ...] = (
     Bucket("guakao-applications"),
+    Bucket("guakao-approvals"),
     Bucket("guakao-contracts"),
     Bucket("guakao-monitoring"),
     # The WORM archive: Object Lock can only be switched on when the bucket is created.

@@ -1,42 +1,137 @@
-"""Loads and saves approval cases, with optimistic locking on the case version."""
+"""Loads and saves approval cases (state as JSONB, optimistic locking on the version), keeps
+the task index and the audit trail in step, and reads the directory and delegations."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from approvals_svc.adapters.orm import approval_cases, approval_tasks
-from approvals_svc.domain.model import ApprovalCase, CaseStatus, Decision, Task, TaskStatus
+from approvals_svc.adapters.orm import (
+    approval_cases,
+    approval_tasks,
+    approval_trail,
+    delegations,
+    directory_people,
+)
+from approvals_svc.domain.model import (
+    Action,
+    ApprovalCase,
+    CaseStatus,
+    Delegation,
+    Mode,
+    Person,
+    Record,
+    Step,
+    StepRule,
+    StepStatus,
+    Task,
+    TaskStatus,
+)
 
 
 class ConcurrentUpdate(Exception):
     """The approval case changed since it was read (e.g. two approvers at once)."""
 
 
-_CASE_FIELDS = (
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _state(case: ApprovalCase) -> dict[str, Any]:
+    def rule(r: StepRule) -> dict[str, Any]:
+        d = asdict(r)
+        d["time_limit"] = r.time_limit.total_seconds()
+        d["mode"] = r.mode.value
+        return d
+
+    return {
+        "current": case.current,
+        "steps": [
+            {
+                "rule": rule(s.rule),
+                "status": s.status.value,
+                "round": s.round,
+                "opened_at": s.opened_at.isoformat() if s.opened_at else None,
+                "reminded": list(s.reminded),
+                "escalated": s.escalated,
+            }
+            for s in case.steps
+        ],
+        "tasks": [
+            {
+                **asdict(t),
+                "id": str(t.id),
+                "status": t.status.value,
+                "action": t.action.value if t.action else None,
+                "decided_at": t.decided_at.isoformat() if t.decided_at else None,
+            }
+            for t in case.tasks
+        ],
+    }
+
+
+def _steps(raw: list[dict[str, Any]]) -> list[Step]:
+    steps = []
+    for s in raw:
+        r = dict(s["rule"])
+        r["time_limit"] = timedelta(seconds=r["time_limit"])
+        r["mode"] = Mode(r["mode"])
+        for key in ("roles", "users"):
+            r[key] = tuple(r[key])
+        r["weights"] = tuple(tuple(w) for w in r["weights"])
+        steps.append(
+            Step(
+                StepRule(**r),
+                StepStatus(s["status"]),
+                s["round"],
+                _dt(s["opened_at"]),
+                tuple(s["reminded"]),
+                s["escalated"],
+            )
+        )
+    return steps
+
+
+def _tasks(raw: list[dict[str, Any]]) -> list[Task]:
+    return [
+        Task(
+            **{
+                **t,
+                "id": uuid.UUID(t["id"]),
+                "status": TaskStatus(t["status"]),
+                "action": Action(t["action"]) if t["action"] else None,
+                "decided_at": _dt(t["decided_at"]),
+            }
+        )
+        for t in raw
+    ]
+
+
+_COLUMNS = (
     "id",
     "request_id",
     "subject_type",
     "subject_id",
     "case_id",
     "policy",
-    "policy_version",
+    "process_version",
     "title",
     "requester",
     "department",
     "created_at",
-    "decided_at",
 )
 
 
 class SqlAlchemyApprovalRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._seen: dict[uuid.UUID, int] = {}
+        self._seen: dict[uuid.UUID, tuple[int, int]] = {}
 
     async def exists_for_request(self, request_id: uuid.UUID) -> bool:
         row = await self._session.execute(
@@ -52,33 +147,37 @@ class SqlAlchemyApprovalRepository:
         ).first()
         if row is None:
             return None
-        tasks = (
+        trail = (
             await self._session.execute(
-                select(approval_tasks)
-                .where(approval_tasks.c.approval_case_id == case_id)
-                .order_by(approval_tasks.c.step)
+                select(approval_trail)
+                .where(approval_trail.c.approval_case_id == case_id)
+                .order_by(approval_trail.c.id)
             )
         ).all()
         case = ApprovalCase(
-            **{f: getattr(row, f) for f in _CASE_FIELDS},
-            status=CaseStatus(row.status),
-            version=row.version,
-            tasks=[
-                Task(
-                    id=t.id,
+            **{c: getattr(row, c) for c in _COLUMNS},
+            steps=_steps(row.state["steps"]),
+            tasks=_tasks(row.state["tasks"]),
+            trail=[
+                Record(
+                    at=t.at,
+                    action=t.action,
+                    actor=t.actor,
                     step=t.step,
-                    role=t.role,
-                    status=TaskStatus(t.status),
-                    decision=Decision(t.decision) if t.decision else None,
-                    decided_by=t.decided_by,
-                    comment=t.comment,
-                    decided_at=t.decided_at,
+                    task_id=t.task_id,
+                    on_behalf_of=t.on_behalf_of,
                     rule=t.rule,
+                    comment=t.comment,
+                    detail=t.detail,
                 )
-                for t in tasks
+                for t in trail
             ],
+            status=CaseStatus(row.status),
+            current=row.state["current"],
+            closed_at=row.closed_at,
+            version=row.version,
         )
-        self._seen[case.id] = case.version
+        self._seen[case.id] = (case.version, len(case.trail))
         return case
 
     async def get_by_task(self, task_id: uuid.UUID) -> ApprovalCase | None:
@@ -92,47 +191,99 @@ class SqlAlchemyApprovalRepository:
     async def add(self, case: ApprovalCase) -> None:
         await self._session.execute(
             insert(approval_cases).values(
-                **{f: getattr(case, f) for f in _CASE_FIELDS},
-                status=case.status.value,
-                version=1,
+                **{c: getattr(case, c) for c in _COLUMNS}, **self._mutable(case), version=1
             )
         )
-        await self._session.execute(
-            insert(approval_tasks), [self._task_row(case, t) for t in case.tasks]
-        )
+        self._seen[case.id] = (1, 0)
         case.version = 1
-        self._seen[case.id] = 1
+        await self._write_children(case, 0)
 
     async def save(self, case: ApprovalCase) -> None:
-        expected = self._seen[case.id]
+        expected, n_trail = self._seen[case.id]
         result = await self._session.execute(
             update(approval_cases)
             .where(approval_cases.c.id == case.id, approval_cases.c.version == expected)
-            .values(status=case.status.value, decided_at=case.decided_at, version=expected + 1)
+            .values(**self._mutable(case), version=expected + 1)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrentUpdate(
-                f"approval case {case.id} was decided or changed concurrently; re-read it"
-            )
-        for task in case.tasks:
-            row = self._task_row(case, task)
-            await self._session.execute(
-                update(approval_tasks).where(approval_tasks.c.id == task.id).values(**row)
+                f"approval case {case.id} was changed concurrently (another decision won); "
+                "re-read it and retry"
             )
         case.version = expected + 1
-        self._seen[case.id] = case.version
+        await self._write_children(case, n_trail)
 
     @staticmethod
-    def _task_row(case: ApprovalCase, task: Task) -> dict[str, Any]:
-        row = asdict(task)
-        row["status"] = task.status.value
-        row["decision"] = task.decision.value if task.decision else None
-        return {**row, "approval_case_id": case.id}
+    def _mutable(case: ApprovalCase) -> dict[str, Any]:
+        return {
+            "status": case.status.value,
+            "due_at": case.due_at(),
+            "closed_at": case.closed_at,
+            "state": _state(case),
+        }
 
-    async def open_tasks(
-        self, *, roles: frozenset[str], exclude_requester: str, limit: int, offset: int
+    async def _write_children(self, case: ApprovalCase, n_trail: int) -> None:
+        await self._session.execute(
+            delete(approval_tasks).where(approval_tasks.c.approval_case_id == case.id)
+        )
+        if case.tasks:
+            await self._session.execute(
+                insert(approval_tasks),
+                [
+                    {
+                        "id": t.id,
+                        "approval_case_id": case.id,
+                        "step": case.steps[t.step].rule.name,
+                        "round": t.round,
+                        "assignee": t.assignee,
+                        "pool_role": t.pool_role,
+                        "pool_department": t.pool_department,
+                        "escalation": t.escalation,
+                        "weight": t.weight,
+                        "status": t.status.value,
+                        "action": t.action.value if t.action else None,
+                        "decided_by": t.decided_by,
+                        "on_behalf_of": t.on_behalf_of,
+                        "decided_at": t.decided_at,
+                    }
+                    for t in case.tasks
+                ],
+            )
+        new = case.trail[n_trail:]
+        if new:
+            await self._session.execute(
+                insert(approval_trail), [{**asdict(r), "approval_case_id": case.id} for r in new]
+            )
+        self._seen[case.id] = (case.version, len(case.trail))
+
+    async def inbox(
+        self,
+        *,
+        who: list[tuple[str | None, str | None, str | None]],
+        requester_not: str,
+        status: str,
+        policy: str | None,
+        subject_type: str | None,
+        overdue_at: datetime | None,
+        limit: int,
+        offset: int,
     ) -> list[Any]:
-        """The open tasks of the given roles, oldest first, joined with their case."""
+        """Tasks the caller (or the people they act for) can decide: `who` holds
+        (user, role, department) triples; a triple matches a named task or a pooled one."""
+        clauses = []
+        for user, role, department in who:
+            if user:
+                clauses.append(approval_tasks.c.assignee == user)
+            if role:
+                clauses.append(
+                    and_(
+                        approval_tasks.c.pool_role == role,
+                        or_(
+                            approval_tasks.c.pool_department.is_(None),
+                            approval_tasks.c.pool_department == department,
+                        ),
+                    )
+                )
         query = (
             select(
                 approval_tasks,
@@ -143,16 +294,103 @@ class SqlAlchemyApprovalRepository:
                 approval_cases.c.subject_id,
                 approval_cases.c.case_id,
                 approval_cases.c.policy,
+                approval_cases.c.due_at,
                 approval_cases.c.created_at,
             )
             .join(approval_cases, approval_cases.c.id == approval_tasks.c.approval_case_id)
             .where(
-                approval_tasks.c.status == TaskStatus.OPEN.value,
-                approval_tasks.c.role.in_(sorted(roles)),
-                approval_cases.c.requester != exclude_requester,
+                or_(*clauses) if clauses else False,  # type: ignore[arg-type]
+                approval_tasks.c.status == status,
+                approval_cases.c.requester != requester_not,
             )
-            .order_by(approval_cases.c.created_at, approval_tasks.c.id)
+            .order_by(approval_cases.c.due_at.nulls_last(), approval_tasks.c.id)
             .limit(limit)
             .offset(offset)
         )
+        if policy:
+            query = query.where(approval_cases.c.policy == policy)
+        if subject_type:
+            query = query.where(approval_cases.c.subject_type == subject_type)
+        if overdue_at is not None:
+            query = query.where(approval_cases.c.due_at < overdue_at)
         return list((await self._session.execute(query)).all())
+
+    async def open_case_ids(self) -> list[uuid.UUID]:
+        rows = await self._session.execute(
+            select(approval_cases.c.id).where(approval_cases.c.status == CaseStatus.OPEN.value)
+        )
+        return [r.id for r in rows]
+
+
+class SqlAlchemyDirectory:
+    """The directory as the domain reads it: loaded once per unit of work."""
+
+    def __init__(self, people: dict[str, Person]) -> None:
+        self._people = people
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> SqlAlchemyDirectory:
+        rows = (await session.execute(select(directory_people))).all()
+        return cls(
+            {r.sub: Person(r.sub, r.department, frozenset(r.roles), r.manager) for r in rows}
+        )
+
+    def person(self, sub: str) -> Person | None:
+        return self._people.get(sub)
+
+    def holders(self, role: str, department: str | None) -> list[Person]:
+        return [
+            p
+            for p in self._people.values()
+            if role in p.roles and (department is None or p.department == department)
+        ]
+
+    def reporting_line(self, sub: str) -> list[str]:
+        line, seen = [], {sub}
+        person = self._people.get(sub)
+        while person is not None and person.manager and person.manager not in seen:
+            line.append(person.manager)
+            seen.add(person.manager)
+            person = self._people.get(person.manager)
+        return line
+
+
+async def upsert_person(
+    session: AsyncSession,
+    *,
+    sub: str,
+    name: str | None,
+    department: str | None,
+    roles: list[str],
+    manager: str | None,
+    now: datetime,
+) -> None:
+    values = {
+        "sub": sub,
+        "name": name,
+        "department": department,
+        "roles": roles,
+        "manager": manager,
+        "updated_at": now,
+    }
+    await session.execute(
+        pg_insert(directory_people)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=["sub"], set_={k: v for k, v in values.items() if k != "sub"}
+        )
+    )
+
+
+async def active_delegations(
+    session: AsyncSession, delegate: str, now: datetime
+) -> list[Delegation]:
+    rows = await session.execute(
+        select(delegations).where(
+            delegations.c.delegate == delegate,
+            delegations.c.revoked_at.is_(None),
+            delegations.c.starts <= now,
+            delegations.c.ends > now,
+        )
+    )
+    return [Delegation(r.delegator, r.delegate, r.starts, r.ends) for r in rows]

@@ -4,26 +4,92 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from approvals_svc.domain.model import ApprovalCase, CaseStatus, Decision, TaskStatus
+from approvals_svc.domain.model import Action, ApprovalCase, Record
+
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Sub = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class DecisionCreate(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    decision: Decision
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
+
+class DecisionCreate(Strict):
+    decision: Action
+    comment: Comment | None = None
+    return_to: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        default=None, description="with decision=return: 'applicant' (default) or a step name"
+    )
+
+
+class TransferCreate(Strict):
+    to: Sub
+    comment: Comment | None = None
+
+
+class SignerCreate(Strict):
+    signer: Sub
+    comment: Comment | None = None
+
+
+class WithdrawCreate(Strict):
+    comment: Comment | None = None
+
+
+class PersonPut(Strict):
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    department: Annotated[str, StringConstraints(max_length=100)] | None = None
+    roles: Annotated[list[Annotated[str, StringConstraints(max_length=50)]], Field(max_length=20)]
+    manager: Sub | None = None
+
+
+class DelegationCreate(Strict):
+    delegate: Sub
+    starts: datetime
+    ends: datetime
+    reason: Comment | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.ends <= self.starts:
+            raise ValueError("ends must be after starts")
+        if self.starts.tzinfo is None or self.ends.tzinfo is None:
+            raise ValueError("starts and ends need a time zone (e.g. 2027-01-01T00:00:00Z)")
+        return self
+
+
+class DelegationRead(BaseModel):
+    id: uuid.UUID
+    delegator: str
+    delegate: str
+    starts: datetime
+    ends: datetime
+    reason: str | None
+    revoked_at: datetime | None
+
+
+class SweepCreate(Strict):
+    now: datetime | None = Field(default=None, description="only where clock override is allowed")
 
 
 class TaskRead(BaseModel):
     id: uuid.UUID
     approval_case_id: uuid.UUID
     step: str
-    role: str
-    status: TaskStatus
+    round: int
+    assignee: str | None
+    pool_role: str | None
+    pool_department: str | None
+    escalation: bool
+    status: str
+    action: str | None
+    decided_by: str | None
+    on_behalf_of: str | None
+    decided_at: datetime | None
     title: str
     requester: str
     department: str
@@ -31,19 +97,32 @@ class TaskRead(BaseModel):
     subject_id: uuid.UUID
     case_id: uuid.UUID
     policy: str
+    due_at: datetime | None
     created_at: datetime
 
 
-class TaskDecisionRead(BaseModel):
+class StepRead(BaseModel):
+    name: str
+    mode: str
+    status: str
+    round: int
+    opened_at: datetime | None
+    due_at: datetime | None
+
+
+class CaseTaskRead(BaseModel):
     id: uuid.UUID
     step: str
-    role: str
-    status: TaskStatus
-    decision: Decision | None
+    assignee: str | None
+    pool_role: str | None
+    status: str
+    action: str | None
     decided_by: str | None
+    on_behalf_of: str | None
     comment: str | None
     decided_at: datetime | None
     rule: str | None
+    escalation: bool
 
 
 class ApprovalCaseRead(BaseModel):
@@ -53,14 +132,16 @@ class ApprovalCaseRead(BaseModel):
     subject_id: uuid.UUID
     case_id: uuid.UUID
     policy: str
-    policy_version: int
+    process_version: int
     title: str
     requester: str
     department: str
-    status: CaseStatus
+    status: str
+    current_step: str
     created_at: datetime
-    decided_at: datetime | None
-    tasks: list[TaskDecisionRead]
+    closed_at: datetime | None
+    steps: list[StepRead]
+    tasks: list[CaseTaskRead]
 
     @classmethod
     def of(cls, case: ApprovalCase) -> ApprovalCaseRead:
@@ -71,12 +152,59 @@ class ApprovalCaseRead(BaseModel):
             subject_id=case.subject_id,
             case_id=case.case_id,
             policy=case.policy,
-            policy_version=case.policy_version,
+            process_version=case.process_version,
             title=case.title,
             requester=case.requester,
             department=case.department,
-            status=case.status,
+            status=case.status.value,
+            current_step=case.steps[case.current].rule.name,
             created_at=case.created_at,
-            decided_at=case.decided_at,
-            tasks=[TaskDecisionRead(**t.__dict__) for t in case.tasks],
+            closed_at=case.closed_at,
+            steps=[
+                StepRead(
+                    name=s.rule.name,
+                    mode=s.rule.mode.value,
+                    status=s.status.value,
+                    round=s.round,
+                    opened_at=s.opened_at,
+                    due_at=s.opened_at + s.rule.time_limit if s.opened_at else None,
+                )
+                for s in case.steps
+            ],
+            tasks=[
+                CaseTaskRead(
+                    id=t.id,
+                    step=case.steps[t.step].rule.name,
+                    assignee=t.assignee,
+                    pool_role=t.pool_role,
+                    status=t.status.value,
+                    action=t.action.value if t.action else None,
+                    decided_by=t.decided_by,
+                    on_behalf_of=t.on_behalf_of,
+                    comment=t.comment,
+                    decided_at=t.decided_at,
+                    rule=t.rule,
+                    escalation=t.escalation,
+                )
+                for t in case.tasks
+            ],
         )
+
+
+class RecordRead(BaseModel):
+    at: datetime
+    action: str
+    actor: str
+    step: str | None
+    task_id: uuid.UUID | None
+    on_behalf_of: str | None
+    rule: str | None
+    comment: str | None
+    detail: str | None
+
+    @classmethod
+    def of(cls, r: Record) -> RecordRead:
+        return cls(**r.__dict__)
+
+
+TaskStatusFilter = Literal["OPEN", "DONE", "CLOSED"]

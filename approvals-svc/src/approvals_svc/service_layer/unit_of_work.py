@@ -1,8 +1,8 @@
-"""The approvals unit of work: the approval case repository on one transaction, plus the outbox."""
+"""The approvals unit of work: repositories on one transaction, plus the outbox."""
 
 from guakao_shared.uow import SqlAlchemyUnitOfWork
 
-from approvals_svc.adapters.repository import SqlAlchemyApprovalRepository
+from approvals_svc.adapters.repository import SqlAlchemyApprovalRepository, SqlAlchemyDirectory
 
 
 class ApprovalsUnitOfWork(SqlAlchemyUnitOfWork):
@@ -10,3 +10,6 @@ class ApprovalsUnitOfWork(SqlAlchemyUnitOfWork):
 
     def _open(self) -> None:
         self.cases = SqlAlchemyApprovalRepository(self.session)
+
+    async def directory(self) -> SqlAlchemyDirectory:
+        return await SqlAlchemyDirectory.load(self.session)

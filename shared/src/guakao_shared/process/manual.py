@@ -114,21 +114,21 @@ def render_manual(defn: ProcessDefinition) -> str:
             "segregation of duties |",
             "|---|---|---|---|---|---|---|",
         ]
-        for i, step in enumerate(policy.steps, 1):
+        for i, rule in enumerate(policy.steps, 1):
             when = "always"
-            if step.when:
+            if rule.when:
                 conds = []
-                if step.when.amount_over is not None:
-                    conds.append(f"amount > {step.when.amount_over:,.0f}")
-                conds += [f"{k} = {v}" for k, v in step.when.attribute_equals.items()]
+                if rule.when.amount_over is not None:
+                    conds.append(f"amount > {rule.when.amount_over:,.0f}")
+                conds += [f"{k} = {v}" for k, v in rule.when.attribute_equals.items()]
                 when = ", ".join(conds)
-            breach = f"escalate to `{step.escalate_to}`" if step.escalate_to else "reminders only"
+            breach = f"escalate to `{rule.escalate_to}`" if rule.escalate_to else "reminders only"
             sod = "requester excluded"
-            if step.exclude_reporting_line:
+            if rule.exclude_reporting_line:
                 sod += "; requester's reporting line excluded"
             out.append(
-                f"| {i} | {step.name} | {_who(step)} | {when} | "
-                f"{_hours(step.time_limit_hours)} (reminders at 50% and 75%) | {breach} | "
+                f"| {i} | {rule.name} | {_who(rule)} | {when} | "
+                f"{_hours(rule.time_limit_hours)} (reminders at 50% and 75%) | {breach} | "
                 f"{sod} |"
             )
         out.append("")
