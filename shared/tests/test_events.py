@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -15,7 +15,11 @@ from guakao_shared.events import (
     ApplicationSubmitted,
     ApprovalGranted,
     ApprovalRejected,
+    ApprovalEscalated,
+    ApprovalReminder,
     ApprovalRequested,
+    ApprovalReturned,
+    ApprovalWithdrawn,
     DocumentRef,
     Envelope,
     EventData,
@@ -74,6 +78,38 @@ SAMPLES: dict[tuple[str, int], EventData] = {
         subject_id=CASE_ID,
         decided_by="rita",
         comment="no budget this year",
+    ),
+    ("approval.returned", 1): ApprovalReturned(
+        request_id=uuid.uuid4(),
+        approval_case_id=uuid.uuid4(),
+        subject_type="plan",
+        subject_id=CASE_ID,
+        decided_by="rita",
+        comment="add the budget",
+        record=DocumentRef(**DOCUMENT),
+    ),
+    ("approval.withdrawn", 1): ApprovalWithdrawn(
+        request_id=uuid.uuid4(),
+        approval_case_id=uuid.uuid4(),
+        subject_type="application",
+        subject_id=CASE_ID,
+        decided_by="alice",
+    ),
+    ("approval.reminder", 1): ApprovalReminder(
+        approval_case_id=uuid.uuid4(),
+        subject_type="application",
+        subject_id=CASE_ID,
+        step="necessity review",
+        percent=75,
+        due_at=datetime(2027, 1, 8, tzinfo=UTC),
+        waiting_on=["role:dept_head"],
+    ),
+    ("approval.escalated", 1): ApprovalEscalated(
+        approval_case_id=uuid.uuid4(),
+        subject_type="application",
+        subject_id=CASE_ID,
+        step="necessity review",
+        escalated_to_role="process_admin",
     ),
 }
 
