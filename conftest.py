@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from guakao_devtools.infra import Infra, InfraConfig
 from guakao_devtools.services import ServiceProcess, migrate
 from guakao_devtools.testing import OtlpReceiver, bearer
@@ -77,6 +78,8 @@ def services(
         }
         if name == "applications":
             env["APPLICATIONS_MAX_UPLOAD_BYTES"] = str(64 * 1024)
+        if name == "approvals":
+            env["APPROVALS_ALLOW_CLOCK_OVERRIDE"] = "true"  # SLA tests sweep "as of" later
         procs[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
     for proc in procs.values():
         proc.start()

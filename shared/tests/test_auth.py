@@ -16,6 +16,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
 from guakao_shared.auth import JwtVerifier, Principal, Role, issue_dev_token, require_role
 from guakao_shared.devkeys import DEV_ISSUER, DEV_KID, dev_jwks_url, dev_private_key_pem
 from guakao_shared.problems import ProblemError

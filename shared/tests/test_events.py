@@ -9,13 +9,16 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
+
 from guakao_shared.events import (
     EVENT_TYPES,
     Actor,
     ApplicationSubmitted,
+    ApplicationWithdrawn,
+    ApprovalEscalated,
     ApprovalGranted,
     ApprovalRejected,
-    ApprovalEscalated,
     ApprovalReminder,
     ApprovalRequested,
     ApprovalReturned,
@@ -24,8 +27,9 @@ from guakao_shared.events import (
     Envelope,
     EventData,
     Money,
+    PlanApproved,
+    PlanSnapshot,
 )
-from pydantic import ValidationError
 
 ACTOR = Actor(sub="alice", department="it", roles=["applicant"])
 CASE_ID = uuid.UUID("11111111-1111-1111-1111-111111111111")
@@ -51,6 +55,27 @@ SAMPLES: dict[tuple[str, int], EventData] = {
         start_date=date(2025, 4, 1),
         end_date=date(2025, 9, 30),
         materials=[DocumentRef(**DOCUMENT)],
+    ),
+    ("application.withdrawn", 1): ApplicationWithdrawn(
+        application_id=CASE_ID, request_id=uuid.uuid4(), reason="merged into another project"
+    ),
+    ("plan.approved", 1): PlanApproved(
+        application_id=CASE_ID,
+        title="ERP migration",
+        applicant="alice",
+        department="it",
+        requested_funds=Money(amount=Decimal("120000.50"), currency="CNY"),
+        start_date=date(2025, 4, 1),
+        end_date=date(2025, 9, 30),
+        process_version=1,
+        plan=PlanSnapshot(
+            version=3,
+            technical={"cooperation_mode": "fixed price"},
+            finance={"budget": [{"item": "licences", "amount": "1000.00"}]},
+            contract_terms={"scope_of_cooperation": "ERP delivery"},
+            signed_off_by={"technical": "tina", "finance": "fiona"},
+        ),
+        minutes=DocumentRef(**DOCUMENT),
     ),
     ("approval.requested", 1): ApprovalRequested(
         request_id=uuid.uuid4(),
@@ -150,7 +175,7 @@ def test_the_envelope_names_the_payload_type_and_version(event: EventData) -> No
 @pytest.mark.parametrize(
     ("event_type", "schema_version"),
     [
-        ("application.withdrawn", 1),  # a type this reader has never heard of
+        ("application.teleported", 1),  # a type this reader has never heard of
         ("application.submitted", 2),  # a known type in a version from the future
         ("approval.granted", 99),
     ],

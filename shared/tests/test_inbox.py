@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
 from guakao_shared.events import Actor, ApprovalGranted, Envelope, EventData
 from guakao_shared.inbox import InboxConsumer, PermanentError
 

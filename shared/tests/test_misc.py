@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from guakao_shared.idempotency import fingerprint
 from guakao_shared.outbox import advisory_lock_key
 from guakao_shared.topology import (

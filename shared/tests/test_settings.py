@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from guakao_shared.settings import DEV_S3_SECRET_KEY, ServiceSettings
 from pydantic import ValidationError
+
+from guakao_shared.settings import DEV_S3_SECRET_KEY, ServiceSettings
 
 DB = "postgresql://guakao:secret@db:5432/applications"
 PRODUCTION: dict[str, Any] = {

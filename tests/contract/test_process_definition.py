@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from guakao_devtools.services import REPO
 from guakao_shared.process import ProcessDefinitionError, definition, load_file
 from guakao_shared.process.definition import DEFINITIONS_DIR

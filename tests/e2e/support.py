@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import httpx
+
 from guakao_devtools.testing import bearer, eventually
 
 APPLICANT = bearer("alice", "applicant", dept="it")
@@ -26,6 +27,29 @@ ORG = {
     "leo": {"department": "legal", "roles": ["legal"]},
     "ada": {"department": "pmo", "roles": ["process_admin"]},
 }
+
+
+# What process definition v1 requires before an application can be submitted.
+REQUIRED_MATERIALS = ("feasibility_study", "resource_request", "risk_assessment")
+
+
+def attach_materials(
+    client: httpx.Client, app_id: str, headers: dict[str, str] = APPLICANT
+) -> None:
+    for document_type in REQUIRED_MATERIALS:
+        upload = client.post(
+            f"/v1/applications/{app_id}/documents",
+            headers=headers,
+            data={"document_type": document_type},
+            files={
+                "file": (
+                    f"{document_type}.txt",
+                    f"{document_type} of {app_id}".encode(),
+                    "text/plain",
+                )
+            },
+        )
+        assert upload.status_code == 201, upload.text
 
 
 def application_body(**overrides: Any) -> dict[str, Any]:

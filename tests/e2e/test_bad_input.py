@@ -7,10 +7,10 @@ import time
 import httpx
 import jwt
 import pytest
+
 from guakao_devtools.infra import Infra
 from guakao_devtools.testing import bearer, query
 from guakao_shared.devkeys import dev_private_key_pem
-
 from tests.e2e.support import APPLICANT, application_body
 
 PROBLEM = "application/problem+json"
@@ -70,7 +70,7 @@ async def test_unknown_fields_and_reversed_dates_are_refused(applications: httpx
 async def test_an_oversized_upload_is_refused_and_nothing_is_stored(
     applications: httpx.Client, draft, infra: Infra
 ) -> None:
-    app = draft()
+    app = draft(materials=False)
     big = b"x" * (64 * 1024 + 1)  # the test services run with a 64 KiB limit
     problem = assert_problem(
         applications.post(

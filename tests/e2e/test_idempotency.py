@@ -6,9 +6,9 @@ import asyncio
 import uuid
 
 import httpx
+
 from guakao_devtools.infra import Infra
 from guakao_devtools.testing import bearer, query
-
 from tests.e2e.support import APPLICANT, REVIEWER, application_body, new_key, task_for
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import httpx
-from guakao_devtools.infra import Infra
 
+from guakao_devtools.infra import Infra
 from tests.e2e.support import APPLICANT, REVIEWER, status_becomes, task_for
 
 
@@ -47,9 +47,15 @@ async def test_submitted_application_is_approved_by_the_department_head(
     assert decided.json()["status"] == "APPROVED"
     assert decided.json()["tasks"][0]["decided_by"] == "rita"
 
-    final = await status_becomes(applications, app["id"], "APPROVED")
-    assert [h["to_status"] for h in final["history"]] == ["DRAFT", "SUBMITTED", "APPROVED"]
-    assert final["history"][-1]["actor"] == "rita"
+    final = await status_becomes(applications, app["id"], "PLANNING")
+    assert [h["to_status"] for h in final["history"]] == [
+        "DRAFT",
+        "SUBMITTED",
+        "APPROVED",
+        "PLANNING",
+    ]
+    assert final["history"][2]["actor"] == "rita"
+    assert final["process_version"] == 1 and final["stage"] == 2
 
 
 async def test_rejected_application_ends_rejected_with_the_reason(

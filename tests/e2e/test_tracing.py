@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 
 import httpx
-from guakao_devtools.testing import OtlpReceiver, eventually
 
+from guakao_devtools.testing import OtlpReceiver, eventually
 from tests.e2e.support import APPLICANT, task_for
 
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP SpanKind values

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from guakao_devtools.infra import Infra
 from guakao_devtools.services import BUILT_SERVICES, ServiceProcess
 

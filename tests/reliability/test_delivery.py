@@ -7,6 +7,7 @@ import json
 import uuid
 
 import httpx
+
 from guakao_devtools.infra import Infra
 from guakao_devtools.services import ServiceProcess
 from guakao_devtools.testing import (
@@ -16,8 +17,7 @@ from guakao_devtools.testing import (
     query,
     read_topic,
 )
-
-from tests.e2e.support import APPLICANT, application_body, task_for
+from tests.e2e.support import APPLICANT, application_body, attach_materials, task_for
 
 TOPIC = "guakao.applications.v1"
 
@@ -205,6 +205,7 @@ async def test_only_one_relay_is_active_and_a_standby_takes_over(
         with httpx.Client(base_url=standby.url) as client:
             created = client.post("/v1/applications", json=application_body(), headers=APPLICANT)
             app_id = created.json()["id"]
+            attach_materials(client, app_id)
             assert (
                 client.post(f"/v1/applications/{app_id}/submit", headers=APPLICANT).status_code
                 == 200

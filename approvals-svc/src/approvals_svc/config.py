@@ -2,9 +2,10 @@
 
 from functools import cache
 
-from guakao_shared.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from guakao_shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

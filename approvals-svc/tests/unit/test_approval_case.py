@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from approvals_svc.domain.model import (
     Action,
     ApprovalCase,

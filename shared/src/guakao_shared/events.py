@@ -107,6 +107,45 @@ class ApplicationSubmitted(EventData):
     materials: list[DocumentRef]
 
 
+class ApplicationWithdrawn(EventData):
+    """The applicant withdrew; a pending approval (request_id) is to be withdrawn too."""
+
+    event_type: ClassVar[str] = "application.withdrawn"
+    schema_version: ClassVar[int] = 1
+
+    application_id: uuid.UUID
+    request_id: uuid.UUID | None = None
+    reason: str | None = None
+
+
+class PlanSnapshot(BaseModel):
+    """The approved plan exactly as reviewed: what contracts-svc drafts the contract from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: Annotated[int, Field(ge=1)]
+    technical: dict[str, Any]
+    finance: dict[str, Any]
+    contract_terms: dict[str, str]
+    signed_off_by: dict[str, str]
+
+
+class PlanApproved(EventData):
+    event_type: ClassVar[str] = "plan.approved"
+    schema_version: ClassVar[int] = 1
+
+    application_id: uuid.UUID
+    title: NonEmpty
+    applicant: NonEmpty
+    department: NonEmpty
+    requested_funds: Money
+    start_date: date
+    end_date: date
+    process_version: Annotated[int, Field(ge=1)]
+    plan: PlanSnapshot
+    minutes: DocumentRef | None = None
+
+
 # ---- approvals ---------------------------------------------------------------------------
 
 # An open set (application, plan, contract, acceptance, disposition, ...): each consumer acts on
@@ -198,6 +237,8 @@ EVENT_TYPES: dict[tuple[str, int], type[EventData]] = {
     (model.event_type, model.schema_version): model
     for model in (
         ApplicationSubmitted,
+        ApplicationWithdrawn,
+        PlanApproved,
         ApprovalRequested,
         ApprovalGranted,
         ApprovalRejected,

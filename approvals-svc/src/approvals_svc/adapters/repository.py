@@ -180,6 +180,14 @@ class SqlAlchemyApprovalRepository:
         self._seen[case.id] = (case.version, len(case.trail))
         return case
 
+    async def get_by_request(self, request_id: uuid.UUID) -> ApprovalCase | None:
+        row = (
+            await self._session.execute(
+                select(approval_cases.c.id).where(approval_cases.c.request_id == request_id)
+            )
+        ).first()
+        return None if row is None else await self.get(row.id)
+
     async def get_by_task(self, task_id: uuid.UUID) -> ApprovalCase | None:
         row = (
             await self._session.execute(

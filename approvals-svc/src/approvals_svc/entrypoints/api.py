@@ -10,10 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from guakao_shared.api import IdempotencyKey, command_response
-from guakao_shared.auth import CurrentUser, Principal, Role, require_role
-from guakao_shared.commands import run_command
-from guakao_shared.problems import ProblemError
 from sqlalchemy import insert, select, update
 
 from approvals_svc.adapters.orm import delegations, directory_people
@@ -34,6 +30,10 @@ from approvals_svc.entrypoints.schemas import (
 )
 from approvals_svc.service_layer import handlers
 from approvals_svc.service_layer.unit_of_work import ApprovalsUnitOfWork
+from guakao_shared.api import IdempotencyKey, command_response
+from guakao_shared.auth import CurrentUser, Principal, Role, require_role
+from guakao_shared.commands import run_command
+from guakao_shared.problems import ProblemError
 
 router = APIRouter(prefix="/v1", tags=["approvals"])
 SEE_ALL = (Role.PROCESS_ADMIN, Role.AUDITOR, Role.COMPLIANCE_OFFICER)

@@ -10,8 +10,6 @@ import logging
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from guakao_shared.runtime import ServiceRuntime
-from guakao_shared.topology import events_topic
 
 from approvals_svc.adapters.repository import ConcurrentUpdate
 from approvals_svc.config import Settings, get_settings
@@ -19,6 +17,8 @@ from approvals_svc.domain.model import CommentRequired, InvalidReturn, NotAllowe
 from approvals_svc.entrypoints import api
 from approvals_svc.service_layer import handlers
 from approvals_svc.service_layer.unit_of_work import ApprovalsUnitOfWork
+from guakao_shared.runtime import ServiceRuntime
+from guakao_shared.topology import events_topic
 
 SERVICE = "approvals"
 log = logging.getLogger(__name__)
@@ -35,7 +35,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "approval-requests",
         topic=events_topic("applications"),
         uow_factory=uow,
-        handlers={"approval.requested": handlers.open_approval_case},
+        handlers={
+            "approval.requested": handlers.open_approval_case,
+            "application.withdrawn": handlers.withdraw_on_request,
+        },
     )
     app = runtime.create_app(
         title="guakao approvals",

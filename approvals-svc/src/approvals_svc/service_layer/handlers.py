@@ -9,22 +9,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from guakao_shared.auth import Principal
-from guakao_shared.events import (
-    ApprovalDecided,
-    ApprovalEscalated,
-    ApprovalGranted,
-    ApprovalRejected,
-    ApprovalReminder,
-    ApprovalRequested,
-    ApprovalReturned,
-    ApprovalWithdrawn,
-    Envelope,
-)
-from guakao_shared.inbox import PermanentError
-from guakao_shared.objectstore import S3DocumentStore
-from guakao_shared.process import PolicyDef, definition, latest_version
-
 from approvals_svc.adapters.repository import ConcurrentUpdate, active_delegations
 from approvals_svc.domain.model import (
     Action,
@@ -39,6 +23,22 @@ from approvals_svc.domain.model import (
     StepRule,
 )
 from approvals_svc.service_layer.unit_of_work import ApprovalsUnitOfWork
+from guakao_shared.auth import Principal
+from guakao_shared.events import (
+    ApplicationWithdrawn,
+    ApprovalDecided,
+    ApprovalEscalated,
+    ApprovalGranted,
+    ApprovalRejected,
+    ApprovalReminder,
+    ApprovalRequested,
+    ApprovalReturned,
+    ApprovalWithdrawn,
+    Envelope,
+)
+from guakao_shared.inbox import PermanentError
+from guakao_shared.objectstore import S3DocumentStore
+from guakao_shared.process import PolicyDef, definition, latest_version
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,20 @@ async def open_approval_case(
         payload.subject_type,
         payload.subject_id,
     )
+
+
+async def withdraw_on_request(
+    envelope: Envelope, payload: ApplicationWithdrawn, uow: ApprovalsUnitOfWork
+) -> None:
+    """Consumer: the applicant withdrew; close the pending approval case, if any."""
+    if payload.request_id is None:
+        return
+    case = await uow.cases.get_by_request(payload.request_id)
+    if case is None or case.status != CaseStatus.OPEN:
+        return
+    case.withdraw(by=case.requester, comment=payload.reason, now=now())
+    await uow.cases.save(case)
+    case.events.clear()  # the requester's service already knows; nobody waits for an answer
 
 
 async def _case_for_task(uow: ApprovalsUnitOfWork, task_id: uuid.UUID) -> ApprovalCase:

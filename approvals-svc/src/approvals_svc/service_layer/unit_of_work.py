@@ -1,8 +1,7 @@
 """The approvals unit of work: repositories on one transaction, plus the outbox."""
 
-from guakao_shared.uow import SqlAlchemyUnitOfWork
-
 from approvals_svc.adapters.repository import SqlAlchemyApprovalRepository, SqlAlchemyDirectory
+from guakao_shared.uow import SqlAlchemyUnitOfWork
 
 
 class ApprovalsUnitOfWork(SqlAlchemyUnitOfWork):

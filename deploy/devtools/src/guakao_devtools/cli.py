@@ -79,10 +79,9 @@ def _schemas(args: argparse.Namespace) -> int:
 
 
 def _manual(args: argparse.Namespace) -> int:
+    from guakao_devtools.services import REPO
     from guakao_shared.process import definition
     from guakao_shared.process.manual import render_manual
-
-    from guakao_devtools.services import REPO
 
     target = REPO / "docs" / "process-manual.md"
     rendered = render_manual(definition())

@@ -32,7 +32,22 @@ applications = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("submitted_at", DateTime(timezone=True), nullable=True),
+    Column("process_version", Integer, nullable=True),
+    Column("approval_request_id", UUID(as_uuid=True), nullable=True),
+    Column("plan", JSONB, nullable=True),
     Index("ix_applications_department_status", "department", "status"),
+    Index("ix_applications_created_at", "created_at"),
+)
+
+# Every version of a plan (one per section edit): its full history.
+application_plan_versions = Table(
+    "application_plan_versions",
+    metadata,
+    Column("application_id", UUID(as_uuid=True), ForeignKey("applications.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("snapshot", JSONB, nullable=False),
+    Column("edited_by", String(200), nullable=False),
+    Column("edited_at", DateTime(timezone=True), nullable=False),
 )
 
 application_documents = Table(

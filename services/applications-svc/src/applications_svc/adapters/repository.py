@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from applications_svc.adapters.orm import application_documents, application_history, applications
+from applications_svc.adapters.orm import (
+    application_documents,
+    application_history,
+    application_plan_versions,
+    applications,
+)
 from applications_svc.domain.model import (
     Application,
     CaseStatus,
     Document,
     Money,
     Personnel,
+    Plan,
     Resources,
     Risk,
+    SignOff,
     StatusChange,
 )
 
@@ -52,6 +60,35 @@ def _content(app: Application) -> dict[str, Any]:
     }
 
 
+def _plan_json(plan: Plan | None) -> dict[str, Any] | None:
+    if plan is None:
+        return None
+    return {
+        "version": plan.version,
+        "technical": plan.technical,
+        "finance": plan.finance,
+        "signoffs": {k: {**asdict(v), "at": v.at.isoformat()} for k, v in plan.signoffs.items()},
+        "updated_by": plan.updated_by,
+        "updated_at": plan.updated_at.isoformat() if plan.updated_at else None,
+    }
+
+
+def _plan(raw: dict[str, Any] | None) -> Plan | None:
+    if raw is None:
+        return None
+    return Plan(
+        version=raw["version"],
+        technical=raw["technical"],
+        finance=raw["finance"],
+        signoffs={
+            k: SignOff(v["section"], v["by"], datetime.fromisoformat(v["at"]), v["plan_version"])
+            for k, v in raw["signoffs"].items()
+        },
+        updated_by=raw["updated_by"],
+        updated_at=datetime.fromisoformat(raw["updated_at"]) if raw["updated_at"] else None,
+    )
+
+
 def _resources(raw: dict[str, Any]) -> Resources:
     return Resources(
         technology=tuple(raw["technology"]),
@@ -70,7 +107,7 @@ def _resources(raw: dict[str, Any]) -> Resources:
 class SqlAlchemyApplicationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._seen: dict[uuid.UUID, tuple[int, int, int]] = {}
+        self._seen: dict[uuid.UUID, tuple[int, int, int, int]] = {}
 
     async def get(
         self, application_id: uuid.UUID, *, for_update: bool = False
@@ -112,6 +149,9 @@ class SqlAlchemyApplicationRepository:
             status=CaseStatus(row.status),
             updated_at=row.updated_at,
             submitted_at=row.submitted_at,
+            process_version=row.process_version,
+            approval_request_id=row.approval_request_id,
+            plan=_plan(row.plan),
             version=row.version,
             documents=[
                 Document(
@@ -140,18 +180,23 @@ class SqlAlchemyApplicationRepository:
                 for h in hist
             ],
         )
-        self._seen[app.id] = (app.version, len(app.documents), len(app.history))
+        self._remember(app)
         return app
+
+    def _remember(self, app: Application) -> None:
+        plan_version = app.plan.version if app.plan else 0
+        self._seen[app.id] = (app.version, len(app.documents), len(app.history), plan_version)
 
     async def add(self, app: Application) -> None:
         await self._session.execute(insert(applications).values(**self._row(app), version=1))
-        self._seen[app.id] = (1, 0, 0)
-        await self._write_children(app, 0, 0)
+        self._seen[app.id] = (1, 0, 0, 0)
+        await self._write_children(app, 0, 0, 0)
         app.version = 1
+        self._remember(app)
 
     async def save(self, app: Application) -> None:
         """Write changes; refuse (ConcurrentUpdate) if the row moved on since it was read."""
-        version, n_docs, n_hist = self._seen[app.id]
+        version, n_docs, n_hist, plan_version = self._seen[app.id]
         result = await self._session.execute(
             update(applications)
             .where(applications.c.id == app.id, applications.c.version == version)
@@ -162,9 +207,9 @@ class SqlAlchemyApplicationRepository:
                 f"application {app.id} was changed by someone else (expected version {version}); "
                 "re-read it and retry"
             )
-        await self._write_children(app, n_docs, n_hist)
+        await self._write_children(app, n_docs, n_hist, plan_version)
         app.version = version + 1
-        self._seen[app.id] = (app.version, len(app.documents), len(app.history))
+        self._remember(app)
 
     def _row(self, app: Application) -> dict[str, Any]:
         return {
@@ -179,9 +224,24 @@ class SqlAlchemyApplicationRepository:
             "created_at": app.created_at,
             "updated_at": app.updated_at or app.created_at,
             "submitted_at": app.submitted_at,
+            "process_version": app.process_version,
+            "approval_request_id": app.approval_request_id,
+            "plan": _plan_json(app.plan),
         }
 
-    async def _write_children(self, app: Application, n_docs: int, n_hist: int) -> None:
+    async def _write_children(
+        self, app: Application, n_docs: int, n_hist: int, plan_version: int
+    ) -> None:
+        if app.plan is not None and app.plan.version > plan_version:
+            await self._session.execute(
+                insert(application_plan_versions).values(
+                    application_id=app.id,
+                    version=app.plan.version,
+                    snapshot={"technical": app.plan.technical, "finance": app.plan.finance},
+                    edited_by=app.plan.updated_by or app.applicant,
+                    edited_at=app.plan.updated_at or app.updated_at,
+                )
+            )
         new_docs = app.documents[n_docs:]
         if new_docs:
             await self._session.execute(
@@ -204,3 +264,77 @@ class SqlAlchemyApplicationRepository:
                     for h in new_hist
                 ],
             )
+
+
+SORTS = {
+    "created_at": applications.c.created_at,
+    "updated_at": applications.c.updated_at,
+    "title": applications.c.title,
+    "status": applications.c.status,
+    "start_date": applications.c.start_date,
+}
+
+
+async def search_applications(
+    session: AsyncSession,
+    *,
+    departments: list[str] | None,
+    applicant: str | None,
+    statuses: list[str] | None,
+    department: str | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    text: str | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[Any], int]:
+    """Filtered, sorted page of applications and the total count. `departments` None: all;
+    otherwise the caller sees those departments' cases and (with `applicant`) their own."""
+    query = select(
+        applications.c.id,
+        applications.c.title,
+        applications.c.status,
+        applications.c.department,
+        applications.c.applicant,
+        applications.c.start_date,
+        applications.c.end_date,
+        applications.c.created_at,
+        applications.c.updated_at,
+        applications.c.submitted_at,
+        applications.c.process_version,
+        applications.c.content["resources"]["funds"].label("funds"),
+    )
+    if departments is not None:
+        query = query.where(
+            or_(
+                applications.c.department.in_(departments),
+                applications.c.applicant == (applicant or ""),
+            )
+        )
+    if statuses:
+        query = query.where(applications.c.status.in_(statuses))
+    if department:
+        query = query.where(applications.c.department == department)
+    if created_from:
+        query = query.where(applications.c.created_at >= created_from)
+    if created_to:
+        query = query.where(applications.c.created_at < created_to)
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                applications.c.title.ilike(pattern),
+                applications.c.content["background"].astext.ilike(pattern),
+                applications.c.content["objectives"].astext.ilike(pattern),
+            )
+        )
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    column = SORTS[sort.lstrip("-")]
+    ordered = column.desc() if sort.startswith("-") else column.asc()
+    rows = (
+        await session.execute(
+            query.order_by(ordered, applications.c.id).limit(limit).offset(offset)
+        )
+    ).all()
+    return list(rows), int(total)

@@ -54,6 +54,28 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
 
 EDITABLE = frozenset({CaseStatus.DRAFT, CaseStatus.RETURNED})
 
+STAGE_OF_STATUS: dict[CaseStatus, int] = {
+    **dict.fromkeys(
+        (
+            CaseStatus.DRAFT,
+            CaseStatus.SUBMITTED,
+            CaseStatus.RETURNED,
+            CaseStatus.REJECTED,
+            CaseStatus.WITHDRAWN,
+            CaseStatus.APPROVED,
+        ),
+        1,
+    ),
+    **dict.fromkeys((CaseStatus.PLANNING, CaseStatus.PLAN_IN_REVIEW, CaseStatus.PLAN_APPROVED), 2),
+    CaseStatus.CONTRACTING: 3,
+    CaseStatus.RESOURCING: 4,
+    CaseStatus.EXECUTING: 5,
+    CaseStatus.EVALUATING: 6,
+    CaseStatus.CLOSED: 6,
+    CaseStatus.MAINTENANCE: 7,
+    CaseStatus.ARCHIVED: 7,
+}
+
 
 class DomainError(Exception):
     """Base of the refusals the domain raises."""
@@ -76,6 +98,47 @@ class NotTheApplicant(DomainError):
 
 class InvalidApplication(DomainError):
     pass
+
+
+class MissingMaterials(DomainError):
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            "submission refused: required materials missing: "
+            + ", ".join(missing)
+            + " (attach each as a document of that type)"
+        )
+        self.problem_extra = {
+            "missing_materials": missing,
+            "errors": [
+                {"field": "documents", "rule": "required_material", "message": m} for m in missing
+            ],
+        }
+
+
+class PlanNotReady(DomainError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("the plan cannot go to review: " + "; ".join(problems))
+        self.problem_extra = {"problems": problems}
+
+
+class RoleRequired(DomainError):
+    def __init__(self, action: str, role: str) -> None:
+        super().__init__(f"{action} requires the role {role!r}")
+        self.problem_extra = {"required_roles": [role]}
+
+
+# The seven clauses the specification requires in every contract (stage 3): the plan proposes
+# one term per clause, and contracts-svc drafts from them.
+MANDATORY_CLAUSES: tuple[str, ...] = (
+    "scope_of_cooperation",
+    "responsibilities",
+    "fund_management",
+    "technical_standards",
+    "ip_ownership",
+    "breach_liability",
+    "risk_allocation",
+)
+PLAN_SECTIONS: dict[str, str] = {"technical": "tech_lead", "finance": "finance"}
 
 
 @dataclass(frozen=True)
@@ -122,6 +185,39 @@ class Document:
 
 
 @dataclass(frozen=True)
+class SignOff:
+    section: str
+    by: str
+    at: datetime
+    plan_version: int
+
+
+@dataclass
+class Plan:
+    """The affiliation plan: the technical lead's and finance's sections, versioned; each
+    section's sign-off covers the content it saw, so editing a section clears its sign-off."""
+
+    version: int = 0
+    technical: dict[str, Any] = field(default_factory=dict)
+    finance: dict[str, Any] = field(default_factory=dict)
+    signoffs: dict[str, SignOff] = field(default_factory=dict)
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+
+    def problems(self) -> list[str]:
+        found = [
+            f"the {section} section is not signed off by {role}"
+            for section, role in PLAN_SECTIONS.items()
+            if section not in self.signoffs
+        ]
+        terms = self.technical.get("contract_terms") or {}
+        missing = [c for c in MANDATORY_CLAUSES if not str(terms.get(c) or "").strip()]
+        if missing:
+            found.append("proposed contract terms missing for: " + ", ".join(missing))
+        return found
+
+
+@dataclass(frozen=True)
 class StatusChange:
     at: datetime
     from_status: CaseStatus | None
@@ -144,6 +240,29 @@ class ApplicationWasDecided:
     status: CaseStatus
 
 
+@dataclass(frozen=True)
+class ApplicationWasWithdrawn:
+    request_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class PlanWasSubmitted:
+    plan_version: int
+
+
+@dataclass(frozen=True)
+class PlanWasApproved:
+    plan_version: int
+    minutes: object | None
+
+
+class Outcome(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+
+
 @dataclass
 class Application:
     id: uuid.UUID
@@ -163,6 +282,9 @@ class Application:
     submitted_at: datetime | None = None
     documents: list[Document] = field(default_factory=list)
     history: list[StatusChange] = field(default_factory=list)
+    process_version: int | None = None  # frozen at the first submission
+    approval_request_id: uuid.UUID | None = None  # the approval now awaited, if any
+    plan: Plan | None = None
     version: int = 0
     events: list[object] = field(default_factory=list, repr=False, compare=False)
 
@@ -205,20 +327,174 @@ class Application:
         self.documents.append(document)
         self.updated_at = document.uploaded_at
 
-    def submit(self, *, by: str, now: datetime) -> None:
+    def update(self, *, by: str, now: datetime, **content: Any) -> None:
+        """Edit a draft (or a returned application) before (re)submitting it."""
+        if by != self.applicant:
+            raise NotTheApplicant("edit this application")
+        if self.status not in EDITABLE:
+            raise InvalidTransition(self.status, self.status, "edit the application")
+        for name, value in content.items():
+            setattr(self, name, value)
+        self._check_content()
+        self.updated_at = now
+
+    def missing_materials(self, required: tuple[str, ...]) -> list[str]:
+        present = {d.document_type for d in self.documents}
+        return [m for m in required if m not in present]
+
+    def submit(
+        self,
+        *,
+        by: str,
+        now: datetime,
+        required_materials: tuple[str, ...],
+        process_version: int,
+        request_id: uuid.UUID,
+    ) -> None:
+        """Submit for the necessity review; the process version is frozen at the first one."""
         if by != self.applicant:
             raise NotTheApplicant("submit this application")
-        self._move(CaseStatus.SUBMITTED, actor=by, now=now, action="submit")
+        if self.status not in EDITABLE:
+            raise InvalidTransition(self.status, CaseStatus.SUBMITTED, "submit")
+        if self.process_version is None:
+            self.process_version = process_version
+        missing = self.missing_materials(required_materials)
+        if missing:
+            raise MissingMaterials(missing)
+        resubmission = self.status == CaseStatus.RETURNED
+        self._move(
+            CaseStatus.SUBMITTED,
+            actor=by,
+            now=now,
+            action="submit",
+            note="resubmitted after revision" if resubmission else None,
+        )
         self.submitted_at = now
+        self.approval_request_id = request_id
         self.events.append(ApplicationWasSubmitted(self.id))
 
-    def record_decision(
-        self, *, approved: bool, by: str, now: datetime, comment: str | None
+    def withdraw(self, *, by: str, now: datetime, reason: str | None) -> None:
+        if by != self.applicant:
+            raise NotTheApplicant("withdraw this application")
+        pending = self.approval_request_id if self.status == CaseStatus.SUBMITTED else None
+        self._move(CaseStatus.WITHDRAWN, actor=by, now=now, action="withdraw", note=reason)
+        self.approval_request_id = None
+        self.events.append(ApplicationWasWithdrawn(pending))
+
+    def record_outcome(
+        self,
+        *,
+        request_id: uuid.UUID,
+        outcome: Outcome,
+        by: str,
+        now: datetime,
+        comment: str | None,
+        record: object | None = None,
     ) -> bool:
-        """Apply an approval outcome; False (and no change) if the case is no longer waiting."""
-        if self.status != CaseStatus.SUBMITTED:
+        """Apply an approval outcome; False (no change) if it is not the approval awaited."""
+        if request_id != self.approval_request_id:
             return False
-        target = CaseStatus.APPROVED if approved else CaseStatus.REJECTED
-        self._move(target, actor=by, now=now, action="record the approval decision", note=comment)
-        self.events.append(ApplicationWasDecided(self.id, target))
-        return True
+        if outcome == Outcome.WITHDRAWN:
+            return False  # we withdrew it ourselves
+        self.approval_request_id = None
+        if self.status == CaseStatus.SUBMITTED:
+            target = {
+                Outcome.APPROVED: CaseStatus.APPROVED,
+                Outcome.REJECTED: CaseStatus.REJECTED,
+                Outcome.RETURNED: CaseStatus.RETURNED,
+            }[outcome]
+            self._move(
+                target, actor=by, now=now, action="record the approval decision", note=comment
+            )
+            self.events.append(ApplicationWasDecided(self.id, target))
+            if target == CaseStatus.APPROVED:
+                self._move(
+                    CaseStatus.PLANNING,
+                    actor="system",
+                    now=now,
+                    action="start planning",
+                    note="plan design starts (stage 2)",
+                )
+                self.plan = Plan()
+            return True
+        if self.status == CaseStatus.PLAN_IN_REVIEW:
+            if outcome == Outcome.APPROVED:
+                self._move(
+                    CaseStatus.PLAN_APPROVED,
+                    actor=by,
+                    now=now,
+                    action="record the plan review",
+                    note=comment,
+                )
+                assert self.plan is not None
+                self.events.append(PlanWasApproved(self.plan.version, record))
+            else:
+                self._move(
+                    CaseStatus.PLANNING,
+                    actor=by,
+                    now=now,
+                    action="record the plan review",
+                    note=f"{outcome.value}: {comment}",
+                )
+            return True
+        return False
+
+    # ---- stage 2: the plan ----------------------------------------------------------------
+
+    def _plan_for(self, action: str) -> Plan:
+        if self.status != CaseStatus.PLANNING or self.plan is None:
+            raise InvalidTransition(self.status, self.status, action)
+        return self.plan
+
+    def edit_plan(
+        self,
+        section: str,
+        content: dict[str, Any],
+        *,
+        by: str,
+        roles: frozenset[str],
+        now: datetime,
+    ) -> Plan:
+        role = PLAN_SECTIONS[section]
+        if role not in roles:
+            raise RoleRequired(f"editing the {section} section of the plan", role)
+        plan = self._plan_for(f"edit the {section} section of the plan")
+        setattr(plan, section, content)
+        plan.version += 1
+        plan.signoffs.pop(section, None)
+        plan.updated_by, plan.updated_at = by, now
+        self.updated_at = now
+        return plan
+
+    def sign_off_plan(
+        self, section: str, *, by: str, roles: frozenset[str], now: datetime
+    ) -> SignOff:
+        role = PLAN_SECTIONS[section]
+        if role not in roles:
+            raise RoleRequired(f"signing off the {section} section", role)
+        plan = self._plan_for(f"sign off the {section} section")
+        if not getattr(plan, section):
+            raise PlanNotReady([f"the {section} section is empty"])
+        signoff = SignOff(section, by, now, plan.version)
+        plan.signoffs[section] = signoff
+        self.updated_at = now
+        return signoff
+
+    def submit_plan(
+        self, *, by: str, roles: frozenset[str], now: datetime, request_id: uuid.UUID
+    ) -> None:
+        if not roles & {"tech_lead", "applicant"} and by != self.applicant:
+            raise RoleRequired("submitting the plan for review", "tech_lead")
+        plan = self._plan_for("submit the plan for review")
+        problems = plan.problems()
+        if problems:
+            raise PlanNotReady(problems)
+        self._move(
+            CaseStatus.PLAN_IN_REVIEW,
+            actor=by,
+            now=now,
+            action="submit the plan",
+            note=f"plan version {plan.version}",
+        )
+        self.approval_request_id = request_id
+        self.events.append(PlanWasSubmitted(plan.version))

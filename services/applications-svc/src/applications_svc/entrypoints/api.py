@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile as StarletteUpload
+
+from applications_svc.adapters.repository import search_applications
+from applications_svc.domain.model import STAGE_OF_STATUS, CaseStatus
+from applications_svc.entrypoints.schemas import (
+    ApplicationCreate,
+    ApplicationPage,
+    ApplicationRead,
+    ApplicationSummary,
+    ApplicationUpdate,
+    DocumentRead,
+    FinanceSection,
+    PlanRead,
+    TechnicalSection,
+    TimelineEntry,
+    WithdrawCreate,
+)
+from applications_svc.service_layer import handlers
+from applications_svc.service_layer.unit_of_work import ApplicationsUnitOfWork
 from guakao_shared.api import IdempotencyKey, command_response
-from guakao_shared.auth import CurrentUser, Role, require_role
+from guakao_shared.auth import CurrentUser, Principal, Role, require_role
 from guakao_shared.commands import run_command
 from guakao_shared.objectstore import DocumentTooLarge
 from guakao_shared.problems import ProblemError
-from starlette.datastructures import UploadFile as StarletteUpload
-
-from applications_svc.entrypoints.schemas import ApplicationCreate, ApplicationRead, DocumentRead
-from applications_svc.service_layer import handlers
-from applications_svc.service_layer.unit_of_work import ApplicationsUnitOfWork
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
@@ -80,12 +95,299 @@ async def create_application(
     return command_response(result)
 
 
+Sort = Literal[
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "title",
+    "-title",
+    "status",
+    "-status",
+    "start_date",
+    "-start_date",
+]
+
+
+@router.get("", response_model=ApplicationPage, summary="Search applications")
+async def list_applications(
+    user: CurrentUser,
+    request: Request,
+    status: Annotated[list[CaseStatus] | None, Query()] = None,
+    department: Annotated[str | None, Query(max_length=100)] = None,
+    stage: Annotated[int | None, Query(ge=1, le=7)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="text")] = None,
+    sort: Sort = "-created_at",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ApplicationPage:
+    """Users see their department's cases (and their own); roles that oversee see all."""
+    statuses = {s.value for s in status} if status else None
+    if stage is not None:
+        in_stage = {s.value for s, n in STAGE_OF_STATUS.items() if n == stage}
+        statuses = in_stage if statuses is None else statuses & in_stage
+    departments = (
+        None if user.has_any(*handlers.SEE_ALL) else ([user.department] if user.department else [])
+    )
+    async with _uow(request) as uow:
+        rows, total = await search_applications(
+            uow.session,
+            departments=departments,
+            applicant=user.sub,
+            statuses=sorted(statuses) if statuses is not None else None,
+            department=department,
+            created_from=created_from,
+            created_to=created_to,
+            text=q,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+    items = [
+        ApplicationSummary(
+            **{
+                **r._mapping,
+                "requested_funds": r.funds,
+                "stage": STAGE_OF_STATUS[CaseStatus(r.status)],
+            }
+        )
+        for r in rows
+    ]
+    return ApplicationPage(items=items, total=total, limit=limit, offset=offset)
+
+
 @router.get("/{application_id}", response_model=ApplicationRead, summary="Read an application")
 async def get_application(
     application_id: uuid.UUID, user: CurrentUser, request: Request
 ) -> ApplicationRead:
     async with _uow(request) as uow:
         return ApplicationRead.of(await handlers.get_visible(uow, application_id, user))
+
+
+@router.patch(
+    "/{application_id}",
+    response_model=ApplicationRead,
+    summary="Edit a draft or a returned application (applicant only)",
+)
+async def update_application(
+    application_id: uuid.UUID,
+    body: ApplicationUpdate,
+    user: CurrentUser,
+    request: Request,
+    if_match: Annotated[int | None, Header(alias="If-Match")] = None,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise ProblemError(422, "Invalid request", "nothing to change: the body sets no field")
+
+    async def execute(uow: ApplicationsUnitOfWork) -> object:
+        app = await handlers.update_application(
+            uow,
+            application_id=application_id,
+            principal=user,
+            content=changes,
+            expected_version=if_match,
+        )
+        return ApplicationRead.of(app).model_dump(mode="json")
+
+    result = await run_command(
+        _uow(request),
+        execute,
+        principal=user.sub,
+        idempotency_key=key,
+        request=("update", str(application_id), body.model_dump(mode="json", exclude_unset=True)),
+    )
+    return command_response(result)
+
+
+@router.post(
+    "/{application_id}/withdraw",
+    response_model=ApplicationRead,
+    summary="Withdraw the application (before a decision)",
+)
+async def withdraw_application(
+    application_id: uuid.UUID,
+    body: WithdrawCreate,
+    user: CurrentUser,
+    request: Request,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def execute(uow: ApplicationsUnitOfWork) -> object:
+        app = await handlers.withdraw_application(
+            uow, application_id=application_id, principal=user, reason=body.reason
+        )
+        return ApplicationRead.of(app).model_dump(mode="json")
+
+    result = await run_command(
+        _uow(request),
+        execute,
+        principal=user.sub,
+        idempotency_key=key,
+        request=("withdraw", str(application_id)),
+    )
+    return command_response(result)
+
+
+@router.get(
+    "/{application_id}/timeline",
+    response_model=list[TimelineEntry],
+    summary="Every state change, decision, document and sign-off, in order",
+)
+async def timeline(
+    application_id: uuid.UUID, user: CurrentUser, request: Request
+) -> list[TimelineEntry]:
+    async with _uow(request) as uow:
+        app = await handlers.get_visible(uow, application_id, user)
+    entries = [
+        TimelineEntry(
+            at=h.at,
+            kind="status",
+            actor=h.actor,
+            summary=f"{h.from_status or 'new'} → {h.to_status}",
+            from_status=h.from_status,
+            to_status=h.to_status,
+            note=h.note,
+        )
+        for h in app.history
+    ]
+    entries += [
+        TimelineEntry(
+            at=d.uploaded_at,
+            kind="document",
+            actor=d.uploaded_by,
+            summary=f"attached {d.document_type}: {d.filename} (sha256 {d.sha256[:12]}…)",
+        )
+        for d in app.documents
+    ]
+    if app.plan:
+        entries += [
+            TimelineEntry(
+                at=o.at,
+                kind="plan_signoff",
+                actor=o.by,
+                summary=f"signed off the {o.section} section (plan version {o.plan_version})",
+            )
+            for o in app.plan.signoffs.values()
+        ]
+    return sorted(entries, key=lambda e: e.at)
+
+
+@router.get("/{application_id}/plan", response_model=PlanRead, summary="The plan (stage 2)")
+async def get_plan(application_id: uuid.UUID, user: CurrentUser, request: Request) -> PlanRead:
+    async with _uow(request) as uow:
+        app = await handlers.get_visible(uow, application_id, user)
+    if app.plan is None:
+        raise ProblemError(
+            404,
+            "Not found",
+            f"application {application_id} has no plan yet "
+            f"(it is {app.status}; planning starts when it is approved)",
+        )
+    return PlanRead.of(app.plan)
+
+
+async def _plan_command(
+    request: Request, user: Principal, key: str | None, what: tuple[object, ...], run: Any
+) -> JSONResponse:
+    async def execute(uow: ApplicationsUnitOfWork) -> object:
+        app = await run(uow)
+        return ApplicationRead.of(app).model_dump(mode="json")
+
+    result = await run_command(
+        _uow(request), execute, principal=user.sub, idempotency_key=key, request=what
+    )
+    return command_response(result)
+
+
+@router.put(
+    "/{application_id}/plan/technical",
+    response_model=ApplicationRead,
+    summary="Write the technical section (tech_lead); clears its sign-off",
+)
+async def put_technical(
+    application_id: uuid.UUID,
+    body: TechnicalSection,
+    user: CurrentUser,
+    request: Request,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    content = body.model_dump(mode="json")
+    return await _plan_command(
+        request,
+        user,
+        key,
+        ("plan", str(application_id), "technical", content),
+        lambda uow: handlers.edit_plan(
+            uow, application_id=application_id, section="technical", content=content, principal=user
+        ),
+    )
+
+
+@router.put(
+    "/{application_id}/plan/finance",
+    response_model=ApplicationRead,
+    summary="Write the finance section (finance); clears its sign-off",
+)
+async def put_finance(
+    application_id: uuid.UUID,
+    body: FinanceSection,
+    user: CurrentUser,
+    request: Request,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    content = body.model_dump(mode="json")
+    return await _plan_command(
+        request,
+        user,
+        key,
+        ("plan", str(application_id), "finance", content),
+        lambda uow: handlers.edit_plan(
+            uow, application_id=application_id, section="finance", content=content, principal=user
+        ),
+    )
+
+
+@router.post(
+    "/{application_id}/plan/{section}/sign-off",
+    response_model=ApplicationRead,
+    summary="Sign off a section of the plan (its owner's role)",
+)
+async def sign_off(
+    application_id: uuid.UUID,
+    section: Literal["technical", "finance"],
+    user: CurrentUser,
+    request: Request,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _plan_command(
+        request,
+        user,
+        key,
+        ("sign-off", str(application_id), section),
+        lambda uow: handlers.sign_off_plan(
+            uow, application_id=application_id, section=section, principal=user
+        ),
+    )
+
+
+@router.post(
+    "/{application_id}/plan/submit",
+    response_model=ApplicationRead,
+    summary="Send the signed-off plan to review",
+)
+async def submit_plan(
+    application_id: uuid.UUID, user: CurrentUser, request: Request, key: IdempotencyKey = None
+) -> JSONResponse:
+    return await _plan_command(
+        request,
+        user,
+        key,
+        ("submit-plan", str(application_id)),
+        lambda uow: handlers.submit_plan(uow, application_id=application_id, principal=user),
+    )
 
 
 @router.post(

@@ -6,15 +6,22 @@ Run: `uvicorn applications_svc.entrypoints.app:create_app --factory --reset-cont
 from __future__ import annotations
 
 from fastapi import FastAPI
-from guakao_shared.runtime import ServiceRuntime
-from guakao_shared.topology import events_topic
 
 from applications_svc.adapters.repository import ConcurrentUpdate
 from applications_svc.config import Settings, get_settings
-from applications_svc.domain.model import InvalidApplication, InvalidTransition, NotTheApplicant
+from applications_svc.domain.model import (
+    InvalidApplication,
+    InvalidTransition,
+    MissingMaterials,
+    NotTheApplicant,
+    PlanNotReady,
+    RoleRequired,
+)
 from applications_svc.entrypoints import api
 from applications_svc.service_layer import handlers
 from applications_svc.service_layer.unit_of_work import ApplicationsUnitOfWork
+from guakao_shared.runtime import ServiceRuntime
+from guakao_shared.topology import events_topic
 
 SERVICE = "applications"
 
@@ -32,12 +39,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         handlers={
             "approval.granted": handlers.record_approval_outcome,
             "approval.rejected": handlers.record_approval_outcome,
+            "approval.returned": handlers.record_approval_outcome,
+            "approval.withdrawn": handlers.record_approval_outcome,
         },
     )
     return runtime.create_app(
         title="guakao applications",
         version="1",
-        description="Affiliation applications (stage 1): drafts, documents, submission.",
+        description="The affiliation case: application (stage 1) and plan design and review "
+        "(stage 2), with documents, timeline and search.",
         routers=[api.router],
         domain_errors={
             handlers.ApplicationNotFound: 404,
@@ -45,5 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ConcurrentUpdate: 409,
             NotTheApplicant: 403,
             InvalidApplication: 422,
+            MissingMaterials: 422,
+            PlanNotReady: 422,
+            RoleRequired: 403,
         },
     )

@@ -5,11 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from applications_svc.domain.model import Application, CaseStatus
+from applications_svc.domain.model import (
+    MANDATORY_CLAUSES,
+    STAGE_OF_STATUS,
+    Application,
+    CaseStatus,
+    Plan,
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -63,6 +69,130 @@ class ApplicationCreate(Strict):
         return self
 
 
+class ApplicationUpdate(Strict):
+    """Fields to change on a draft or a returned application; absent fields stay as they are."""
+
+    title: Short | None = None
+    background: Text | None = None
+    objectives: Text | None = None
+    expected_benefits: Text | None = None
+    resources: ResourcesIn | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    risks: Annotated[list[RiskIn], Field(min_length=1, max_length=100)] | None = None
+
+
+class WithdrawCreate(Strict):
+    reason: Text | None = None
+
+
+ClauseText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+
+
+class ContractTerms(Strict):
+    """One proposed term per mandatory contract clause (stage 3 drafts from these)."""
+
+    scope_of_cooperation: ClauseText = ""
+    responsibilities: ClauseText = ""
+    fund_management: ClauseText = ""
+    technical_standards: ClauseText = ""
+    ip_ownership: ClauseText = ""
+    breach_liability: ClauseText = ""
+    risk_allocation: ClauseText = ""
+
+
+class TechnicalSection(Strict):
+    """The technical lead's part of the plan."""
+
+    resource_allocation: Text
+    cooperation_mode: Text
+    responsibilities: Text
+    risk_controls: Text
+    rights_and_duties: Text
+    contract_terms: ContractTerms
+
+
+class BudgetLine(Strict):
+    item: Short
+    amount: Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
+
+
+class FinanceSection(Strict):
+    """Finance's part of the plan: the budget and how funds are managed."""
+
+    budget: Annotated[list[BudgetLine], Field(min_length=1, max_length=200)]
+    fund_management: Text
+    payment_schedule: Text | None = None
+
+
+class SignOffRead(BaseModel):
+    section: str
+    by: str
+    at: datetime
+    plan_version: int
+
+
+class PlanRead(BaseModel):
+    version: int
+    technical: dict[str, Any]
+    finance: dict[str, Any]
+    signoffs: dict[str, SignOffRead]
+    ready_for_review: bool
+    problems: list[str]
+    mandatory_clauses: list[str]
+    updated_by: str | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, plan: Plan) -> PlanRead:
+        problems = plan.problems()
+        return cls(
+            version=plan.version,
+            technical=plan.technical,
+            finance=plan.finance,
+            signoffs={k: SignOffRead(**v.__dict__) for k, v in plan.signoffs.items()},
+            ready_for_review=not problems,
+            problems=problems,
+            mandatory_clauses=list(MANDATORY_CLAUSES),
+            updated_by=plan.updated_by,
+            updated_at=plan.updated_at,
+        )
+
+
+class ApplicationSummary(BaseModel):
+    id: uuid.UUID
+    title: str
+    status: CaseStatus
+    stage: int
+    department: str
+    applicant: str
+    requested_funds: dict[str, Any] | None
+    start_date: date
+    end_date: date
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    process_version: int | None
+
+
+class ApplicationPage(BaseModel):
+    items: list[ApplicationSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: Literal["status", "document", "plan_signoff"]
+    actor: str
+    summary: str
+    from_status: CaseStatus | None = None
+    to_status: CaseStatus | None = None
+    note: str | None = None
+
+
 class DocumentRead(BaseModel):
     id: uuid.UUID
     document_type: str
@@ -100,6 +230,9 @@ class ApplicationRead(BaseModel):
     risks: list[RiskIn]
     documents: list[DocumentRead]
     history: list[StatusChangeRead]
+    stage: int
+    process_version: int | None
+    plan: PlanRead | None
     version: int
     created_at: datetime
     updated_at: datetime | None
@@ -141,6 +274,9 @@ class ApplicationRead(BaseModel):
             ],
             documents=[DocumentRead(**d.__dict__) for d in app.documents],
             history=[StatusChangeRead(**h.__dict__) for h in app.history],
+            stage=STAGE_OF_STATUS[app.status],
+            process_version=app.process_version,
+            plan=PlanRead.of(app.plan) if app.plan else None,
             version=app.version,
             created_at=app.created_at,
             updated_at=app.updated_at,

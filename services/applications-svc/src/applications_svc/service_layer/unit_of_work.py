@@ -1,8 +1,7 @@
 """The applications unit of work: the case repository on one transaction, plus the outbox."""
 
-from guakao_shared.uow import SqlAlchemyUnitOfWork
-
 from applications_svc.adapters.repository import SqlAlchemyApplicationRepository
+from guakao_shared.uow import SqlAlchemyUnitOfWork
 
 
 class ApplicationsUnitOfWork(SqlAlchemyUnitOfWork):
