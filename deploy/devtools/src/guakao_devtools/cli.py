@@ -96,6 +96,17 @@ def _manual(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from guakao_devtools.demo import Demo, DemoError
+
+    try:
+        Demo(args.applications, args.approvals).run()
+    except (DemoError, OSError) as exc:
+        print(f"demo failed: {exc}\n(is `make run` running?)", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="guakao", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -125,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         func=_migrate
     )
     sub.add_parser("run", help="infra up, migrate, run the built services").set_defaults(func=_run)
+
+    demo = sub.add_parser("demo", help="drive a case through stages 1-2 against `make run`")
+    demo.add_argument("--applications", default="http://127.0.0.1:8001")
+    demo.add_argument("--approvals", default="http://127.0.0.1:8002")
+    demo.set_defaults(func=_demo)
 
     manual = sub.add_parser("manual", help="render the process manual to docs/")
     manual.add_argument("--check", action="store_true", help="fail if docs/ is stale")
