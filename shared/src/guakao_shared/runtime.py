@@ -28,6 +28,7 @@ from guakao_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from guakao_shared.objectstore import S3DocumentStore
 from guakao_shared.outbox import OutboxRelay
 from guakao_shared.problems import install_problem_handlers
+from guakao_shared.process import definition
 from guakao_shared.settings import ServiceSettings
 from guakao_shared.telemetry import (
     instrument_app,
@@ -76,6 +77,7 @@ class ServiceRuntime:
         self.service = service
         self.settings = settings
         self.tracer_provider = setup_telemetry(service, log_level=settings.log_level)
+        definition()  # a broken process definition stops the process here, with line and reason
         self.engine = make_engine(settings.database_url)
         instrument_engine(self.engine)
         self.session_factory = make_session_factory(self.engine)

@@ -53,6 +53,18 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
 }
 
 EDITABLE = frozenset({CaseStatus.DRAFT, CaseStatus.RETURNED})
+UPDATABLE = frozenset(
+    {
+        "title",
+        "background",
+        "objectives",
+        "expected_benefits",
+        "resources",
+        "start_date",
+        "end_date",
+        "risks",
+    }
+)
 
 STAGE_OF_STATUS: dict[CaseStatus, int] = {
     **dict.fromkeys(
@@ -333,9 +345,15 @@ class Application:
             raise NotTheApplicant("edit this application")
         if self.status not in EDITABLE:
             raise InvalidTransition(self.status, self.status, "edit the application")
+        unknown = sorted(set(content) - UPDATABLE)
+        if unknown:
+            raise InvalidApplication(f"these fields cannot be edited: {', '.join(unknown)}")
+        start = content.get("start_date", self.start_date)
+        end = content.get("end_date", self.end_date)
+        if end < start:  # checked before anything changes: a refused edit leaves no trace
+            raise InvalidApplication(f"end_date {end} is before start_date {start}")
         for name, value in content.items():
             setattr(self, name, value)
-        self._check_content()
         self.updated_at = now
 
     def missing_materials(self, required: tuple[str, ...]) -> list[str]:
@@ -356,11 +374,11 @@ class Application:
             raise NotTheApplicant("submit this application")
         if self.status not in EDITABLE:
             raise InvalidTransition(self.status, CaseStatus.SUBMITTED, "submit")
-        if self.process_version is None:
-            self.process_version = process_version
         missing = self.missing_materials(required_materials)
         if missing:
             raise MissingMaterials(missing)
+        if self.process_version is None:  # frozen by the first submission that goes through
+            self.process_version = process_version
         resubmission = self.status == CaseStatus.RETURNED
         self._move(
             CaseStatus.SUBMITTED,
@@ -434,7 +452,7 @@ class Application:
                     actor=by,
                     now=now,
                     action="record the plan review",
-                    note=f"{outcome.value}: {comment}",
+                    note=outcome.value + (f": {comment}" if comment else ""),
                 )
             return True
         return False
@@ -455,7 +473,7 @@ class Application:
         roles: frozenset[str],
         now: datetime,
     ) -> Plan:
-        role = PLAN_SECTIONS[section]
+        role = _section_role(section)
         if role not in roles:
             raise RoleRequired(f"editing the {section} section of the plan", role)
         plan = self._plan_for(f"edit the {section} section of the plan")
@@ -469,7 +487,7 @@ class Application:
     def sign_off_plan(
         self, section: str, *, by: str, roles: frozenset[str], now: datetime
     ) -> SignOff:
-        role = PLAN_SECTIONS[section]
+        role = _section_role(section)
         if role not in roles:
             raise RoleRequired(f"signing off the {section} section", role)
         plan = self._plan_for(f"sign off the {section} section")
@@ -483,7 +501,7 @@ class Application:
     def submit_plan(
         self, *, by: str, roles: frozenset[str], now: datetime, request_id: uuid.UUID
     ) -> None:
-        if not roles & {"tech_lead", "applicant"} and by != self.applicant:
+        if "tech_lead" not in roles and by != self.applicant:
             raise RoleRequired("submitting the plan for review", "tech_lead")
         plan = self._plan_for("submit the plan for review")
         problems = plan.problems()
@@ -498,3 +516,11 @@ class Application:
         )
         self.approval_request_id = request_id
         self.events.append(PlanWasSubmitted(plan.version))
+
+
+def _section_role(section: str) -> str:
+    if section not in PLAN_SECTIONS:
+        raise InvalidApplication(
+            f"unknown plan section {section!r}: one of {', '.join(PLAN_SECTIONS)}"
+        )
+    return PLAN_SECTIONS[section]
