@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -233,6 +233,131 @@ class ApprovalEscalated(EventData):
     escalated_to_role: NonEmpty
 
 
+# ---- contracts -----------------------------------------------------------------------------
+
+
+class Party(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: NonEmpty
+    kind: Literal["organisation", "counterparty"]
+    signatory: NonEmpty
+
+
+class SignatureRecord(BaseModel):
+    """One signature: who, for which party, when, how, over exactly which document bytes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    signer: NonEmpty
+    role: NonEmpty
+    organisation: NonEmpty
+    signed_at: datetime
+    method: NonEmpty
+    document_sha256: Sha256Hex
+    evidence: str | None = None
+
+
+class Obligation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["deliverable", "payment", "reporting"]
+    description: NonEmpty
+    due_date: date
+    owner: NonEmpty
+    amount: Money | None = None
+
+
+class ContractSigned(EventData):
+    """Fully signed: the documents to file (claim checks), signatures and obligations."""
+
+    event_type: ClassVar[str] = "contract.signed"
+    schema_version: ClassVar[int] = 1
+
+    contract_id: uuid.UUID
+    application_id: uuid.UUID
+    contract_number: NonEmpty
+    version: Annotated[int, Field(ge=1)]
+    title: NonEmpty
+    value: Money
+    start_date: date
+    end_date: date
+    parties: list[Party]
+    custodian: NonEmpty
+    record_class: NonEmpty = "contract"
+    documents: Annotated[list[DocumentRef], Field(min_length=1)]
+    signatures: list[SignatureRecord]
+    obligations: list[Obligation]
+    amendment_of: int | None = None
+
+
+class ContractFilingRequested(EventData):
+    """Ask the archive (again) to file a signed contract version: retries after a failure."""
+
+    event_type: ClassVar[str] = "contract.filing_requested"
+    schema_version: ClassVar[int] = 1
+
+    contract_id: uuid.UUID
+    application_id: uuid.UUID
+    version: Annotated[int, Field(ge=1)]
+    custodian: NonEmpty
+    record_class: NonEmpty = "contract"
+    documents: Annotated[list[DocumentRef], Field(min_length=1)]
+    attempt: Annotated[int, Field(ge=1)]
+
+
+class ContractExpiring(EventData):
+    event_type: ClassVar[str] = "contract.expiry_reminder"
+    schema_version: ClassVar[int] = 1
+
+    contract_id: uuid.UUID
+    contract_number: NonEmpty
+    end_date: date
+    days_left: int
+    custodian: NonEmpty
+
+
+# ---- archive -------------------------------------------------------------------------------
+
+
+class ArchivedDocument(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sha256: Sha256Hex
+    size: Annotated[int, Field(ge=0)]
+    archive_bucket: NonEmpty
+    archive_key: NonEmpty
+    archive_version_id: str | None = None
+    source_key: NonEmpty
+
+
+class RecordFiled(EventData):
+    """The archive filed (WORM, retention set, ledger entry written) a source's documents."""
+
+    event_type: ClassVar[str] = "record.filed"
+    schema_version: ClassVar[int] = 1
+
+    record_id: uuid.UUID
+    source_type: NonEmpty
+    source_id: uuid.UUID
+    source_version: int
+    record_class: NonEmpty
+    retention_until: datetime
+    ledger_seq: Annotated[int, Field(ge=1)]
+    documents: list[ArchivedDocument]
+
+
+class RecordFilingFailed(EventData):
+    event_type: ClassVar[str] = "record.filing_failed"
+    schema_version: ClassVar[int] = 1
+
+    source_type: NonEmpty
+    source_id: uuid.UUID
+    source_version: int
+    reason: NonEmpty
+    retryable: bool
+
+
 EVENT_TYPES: dict[tuple[str, int], type[EventData]] = {
     (model.event_type, model.schema_version): model
     for model in (
@@ -246,5 +371,10 @@ EVENT_TYPES: dict[tuple[str, int], type[EventData]] = {
         ApprovalWithdrawn,
         ApprovalReminder,
         ApprovalEscalated,
+        ContractSigned,
+        ContractFilingRequested,
+        ContractExpiring,
+        RecordFiled,
+        RecordFilingFailed,
     )
 }
