@@ -28,7 +28,7 @@ TEST_PORTS = {
     "minio_port": 29000,
     "minio_console_port": 29001,
 }
-SERVICE_PORTS = {"applications": 28001, "approvals": 28002}
+SERVICE_PORTS = {"applications": 28001, "approvals": 28002, "contracts": 28003}
 
 
 def _progress(message: str) -> None:
@@ -78,8 +78,8 @@ def services(
         }
         if name == "applications":
             env["APPLICATIONS_MAX_UPLOAD_BYTES"] = str(64 * 1024)
-        if name == "approvals":
-            env["APPROVALS_ALLOW_CLOCK_OVERRIDE"] = "true"  # SLA tests sweep "as of" later
+        if name in ("approvals", "contracts"):
+            env[f"{prefix}_ALLOW_CLOCK_OVERRIDE"] = "true"  # sweeps "as of" a later time
         procs[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
     for proc in procs.values():
         proc.start()
@@ -120,3 +120,9 @@ def approvals(services: dict[str, ServiceProcess]) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="session")
 def auth() -> object:
     return bearer
+
+
+@pytest.fixture(scope="session")
+def contracts(services: dict[str, ServiceProcess]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=services["contracts"].url, timeout=30) as client:
+        yield client

@@ -82,10 +82,10 @@ class InboxConsumer:
         self._max_attempts = max_attempts
         self._backoff = retry_backoff_s
 
-    def subscribe(self, topic: str) -> None:
+    def subscribe(self, *topics: str) -> None:
         """Register on the broker: one consumer group per (service, consumer), manual commits."""
         subscriber = self._broker.subscriber(
-            topic,
+            *topics,
             group_id=f"{self.service}.{self.name}",
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",

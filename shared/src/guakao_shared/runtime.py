@@ -114,7 +114,7 @@ class ServiceRuntime:
         self,
         name: str,
         *,
-        topic: str,
+        topic: str | Sequence[str],
         uow_factory: Callable[[], SqlAlchemyUnitOfWork],
         handlers: Mapping[str, Handler],
     ) -> InboxConsumer:
@@ -127,7 +127,7 @@ class ServiceRuntime:
             max_attempts=self.settings.consumer_max_attempts,
             retry_backoff_s=self.settings.consumer_retry_backoff_s,
         )
-        consumer.subscribe(topic)
+        consumer.subscribe(*([topic] if isinstance(topic, str) else topic))
         self.consumers.append(consumer)
         return consumer
 

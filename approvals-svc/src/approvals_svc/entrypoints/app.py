@@ -33,7 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     runtime.add_consumer(
         "approval-requests",
-        topic=events_topic("applications"),
+        # every service that asks for approvals: applications (stages 1-2), contracts (3)
+        topic=[events_topic("applications"), events_topic("contracts")],
         uow_factory=uow,
         handlers={
             "approval.requested": handlers.open_approval_case,

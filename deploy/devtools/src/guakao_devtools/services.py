@@ -28,6 +28,7 @@ class BuiltService:
 BUILT_SERVICES = (
     BuiltService("applications", REPO / "services" / "applications-svc", 8001),
     BuiltService("approvals", REPO / "approvals-svc", 8002),
+    BuiltService("contracts", REPO / "contracts-svc", 8003),
 )
 SERVICE_DIRS = {s.name: s.folder for s in BUILT_SERVICES}
 
