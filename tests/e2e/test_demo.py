@@ -14,8 +14,15 @@ async def test_the_demo_drives_a_case_to_an_approved_plan(
     services, applications: httpx.Client
 ) -> None:
     lines: list[str] = []
-    demo = Demo(services["applications"].url, services["approvals"].url, say=lines.append)
+    demo = Demo(
+        services["applications"].url,
+        services["approvals"].url,
+        services["contracts"].url,
+        say=lines.append,
+        timeout_s=20,
+    )
     app_id = await asyncio.to_thread(demo.run)
     case = applications.get(f"/v1/applications/{app_id}", headers=APPLICANT).json()
     assert case["status"] == "PLAN_APPROVED"
     assert any("trace " in line and "submits" in line for line in lines)
+    assert "    -> contract SIGNED" in lines

@@ -100,7 +100,7 @@ def _demo(args: argparse.Namespace) -> int:
     from guakao_devtools.demo import Demo, DemoError
 
     try:
-        Demo(args.applications, args.approvals).run()
+        Demo(args.applications, args.approvals, args.contracts).run()
     except (DemoError, OSError) as exc:
         print(f"demo failed: {exc}\n(is `make run` running?)", file=sys.stderr)
         return 1
@@ -137,9 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("run", help="infra up, migrate, run the built services").set_defaults(func=_run)
 
-    demo = sub.add_parser("demo", help="drive a case through stages 1-2 against `make run`")
+    demo = sub.add_parser("demo", help="drive a case through stages 1-3 against `make run`")
     demo.add_argument("--applications", default="http://127.0.0.1:8001")
     demo.add_argument("--approvals", default="http://127.0.0.1:8002")
+    demo.add_argument("--contracts", default="http://127.0.0.1:8003")
     demo.set_defaults(func=_demo)
 
     manual = sub.add_parser("manual", help="render the process manual to docs/")

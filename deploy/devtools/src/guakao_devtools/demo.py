@@ -4,10 +4,14 @@ services `make run` started, printing each step and the trace id to look it up b
 Stage 1: application with its materials -> department head -> committee quorum (2 of 3).
 Stage 2: technical and finance sections signed off -> review (all departments, then a
 weighted committee vote) -> PLAN_APPROVED with the generated minutes.
+Stage 3: the contract drafted from the plan -> parties, custodian, obligations -> legal
+approval -> both signatories sign the approved document -> SIGNED (FILED once the archive
+answers, when archive-svc runs).
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -27,6 +31,8 @@ PEOPLE = {
     "cm2": ("board", ["committee_member"], None),
     "cm3": ("board", ["committee_member"], None),
     "ada": ("pmo", ["process_admin"], None),
+    "olga": ("it", ["dept_head"], None),
+    "victor": ("vendor", ["applicant"], None),
 }
 MATERIALS = ("feasibility_study", "resource_request", "risk_assessment")
 CLAUSES = (
@@ -49,11 +55,13 @@ class Demo:
         self,
         applications_url: str,
         approvals_url: str,
+        contracts_url: str | None = None,
         say: Callable[[str], None] = print,
         timeout_s: float = 60,
     ) -> None:
         self.apps = httpx.Client(base_url=applications_url, timeout=30)
         self.approvals = httpx.Client(base_url=approvals_url, timeout=30)
+        self.contracts = httpx.Client(base_url=contracts_url, timeout=30) if contracts_url else None
         self.say, self.timeout = say, timeout_s
         self.step_no = 0
 
@@ -106,12 +114,12 @@ class Demo:
         self.say(f"    -> case is {status}")
         return found
 
-    def task(self, app_id: str, who: str) -> dict[str, Any]:
+    def task(self, subject_id: str, who: str) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             tasks = self.approvals.get(
                 "/v1/tasks", headers=self.auth(who), params={"limit": 200}
             ).json()
-            return next((t for t in tasks if t["subject_id"] == app_id), None)
+            return next((t for t in tasks if t["subject_id"] == subject_id), None)
 
         found: dict[str, Any] = self.wait(f"a task for {who}", probe)
         return found
@@ -223,8 +231,112 @@ class Demo:
         self.decide(app_id, "cm1", "approved in the review meeting")
         self.decide(app_id, "cm3", "approved in the review meeting")
         self.status(app_id, "PLAN_APPROVED")
+        if self.contracts is not None:
+            self.contract(app_id)
         self.say(
-            f"\ncase {app_id}: timeline at {self.apps.base_url}/v1/applications/{app_id}"
-            "/timeline; plan.approved (with the minutes) is on guakao.applications.v1"
+            f"\ncase {app_id}: timeline at {self.apps.base_url}/v1/applications/{app_id}/timeline"
         )
         return str(app_id)
+
+    def contract(self, app_id: str) -> dict[str, Any]:
+        """Stage 3: from the drafted contract to SIGNED (and FILED if the archive answers)."""
+        assert self.contracts is not None
+        contracts = self.contracts
+
+        def drafted() -> dict[str, Any] | None:
+            found = contracts.get(
+                "/v1/contracts", headers=self.auth("leo"), params={"application_id": app_id}
+            ).json()
+            return found[0] if found else None
+
+        contract = self.wait("the contract drafted from the plan", drafted)
+        cid = contract["id"]
+        self.say(
+            f"    -> contract {contract['number']} drafted with "
+            f"{len(contract['current_version']['clauses'])} mandatory clauses"
+        )
+        url = f"/v1/contracts/{cid}"
+        self.call(
+            contracts,
+            "PUT",
+            f"{url}/parties",
+            "leo",
+            "sets the parties and signatories",
+            json={
+                "parties": [
+                    {"name": "Guakao Group", "kind": "organisation", "signatory": "olga"},
+                    {"name": "Vendor Ltd", "kind": "counterparty", "signatory": "victor"},
+                ]
+            },
+        )
+        self.call(
+            contracts,
+            "PUT",
+            f"{url}/obligations",
+            "leo",
+            "captures the obligations",
+            json={
+                "obligations": [
+                    {
+                        "kind": "deliverable",
+                        "description": "go-live",
+                        "due_date": "2027-09-30",
+                        "owner": "tina",
+                    },
+                    {
+                        "kind": "payment",
+                        "description": "first milestone",
+                        "due_date": "2027-04-30",
+                        "owner": "fiona",
+                        "amount": "500000",
+                        "currency": "CNY",
+                    },
+                ]
+            },
+        )
+        self.call(
+            contracts,
+            "PUT",
+            f"{url}/custodian",
+            "leo",
+            "names the custodian (carl)",
+            json={"custodian": "carl", "reason": "contracts office"},
+        )
+        submitted = self.call(
+            contracts, "POST", f"{url}/submit", "leo", "sends the contract to approval"
+        )
+        version = submitted["current_version"]["number"]
+        self.decide(cid, "leo", "clauses reviewed")
+
+        def approved() -> dict[str, Any] | None:
+            body: dict[str, Any] = contracts.get(url, headers=self.auth("leo")).json()
+            return body if body["status"] == "APPROVED" else None
+
+        self.wait("the contract approval", approved)
+        self.say("    -> contract APPROVED")
+        document = contracts.get(
+            f"{url}/versions/{version}/document", headers=self.auth("olga")
+        ).content
+        sha = hashlib.sha256(document).hexdigest()
+        signed: dict[str, Any] = {}
+        for who, party in (("olga", "Guakao Group"), ("victor", "Vendor Ltd")):
+            signed = self.call(
+                contracts,
+                "POST",
+                f"{url}/signatures",
+                who,
+                f"signs for {party} (sha256 {sha[:12]}…)",
+                json={"party": party, "version": version, "document_sha256": sha},
+            )
+        self.say(f"    -> contract {signed['status']}")
+
+        def filed() -> dict[str, Any] | None:
+            body: dict[str, Any] = contracts.get(url, headers=self.auth("leo")).json()
+            return body if body["filing"]["status"] == "FILED" else None
+
+        try:
+            final = self.wait("the archive to file the contract", filed)
+            self.say(f"    -> contract FILED as archive record {final['filing']['record_id']}")
+        except DemoError:
+            self.say("    -> not filed yet (is archive-svc running?)")
+        return signed
