@@ -111,6 +111,32 @@ async def test_a_contract_goes_from_the_approved_plan_to_signed(
             },
         )
     )
+    # The project's side reviews what legal drafted; legal does not review itself.
+    tina = bearer("tina", "tech_lead", dept="it")
+    vague = contracts.post(
+        f"/v1/contracts/{cid}/reviews",
+        headers=tina,
+        json={"version": 2, "verdict": "changes_requested"},
+    )
+    assert vague.status_code == 422 and vague.json()["errors"][0]["field"] == "comment"
+    assert (
+        contracts.post(
+            f"/v1/contracts/{cid}/reviews", headers=LEGAL, json={"version": 2, "verdict": "approve"}
+        ).status_code
+        == 403
+    )
+    reviewed = ok(
+        contracts.post(
+            f"/v1/contracts/{cid}/reviews",
+            headers=tina,
+            json={
+                "version": 2,
+                "verdict": "changes_requested",
+                "comment": "name the test environment",
+            },
+        )
+    )
+    assert reviewed["reviews"][0]["by"] == "tina"
     ok(
         contracts.put(
             f"/v1/contracts/{cid}/custodian",
@@ -182,6 +208,22 @@ async def test_a_contract_goes_from_the_approved_plan_to_signed(
         .read()
     )
     assert hashlib.sha256(stored).hexdigest() == sha == filed["signed_contract"]["sha256"]
+
+    swept = contracts.post(
+        "/v1/admin/sweep",
+        headers=bearer("ada", "process_admin"),
+        json={"now": "2027-12-21T08:00:00Z"},
+    )
+    assert swept.status_code == 200, swept.text
+    reminder = await read_topic(
+        infra.cfg.kafka_bootstrap,
+        "guakao.contracts.v1",
+        match=lambda r: (
+            json.loads(r.value)["event_type"] == "contract.expiry_reminder"
+            and json.loads(r.value)["data"]["contract_id"] == cid
+        ),
+    )
+    assert json.loads(reminder.value)["data"]["days_left"] == 10
 
     immutable = contracts.put(
         f"/v1/contracts/{cid}/clauses/scope_of_cooperation",

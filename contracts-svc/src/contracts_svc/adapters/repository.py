@@ -21,6 +21,7 @@ from contracts_svc.domain.model import (
     FilingState,
     Obligation,
     Party,
+    Review,
     Signature,
     Status,
     Version,
@@ -80,6 +81,7 @@ def to_state(c: Contract) -> dict[str, Any]:
             "signatures": [asdict(s) for s in c.signatures],
             "filing": asdict(c.filing),
             "reminders_sent": c.reminders_sent,
+            "reviews": [asdict(x) for x in c.reviews],
             "process_version": c.process_version,
             "filing_documents": c.filing_documents,
         }
@@ -132,6 +134,9 @@ def from_row(row: Any) -> Contract:
             f["last_error"],
             _dt(f["next_attempt_at"]),
         ),
+        reviews=[
+            Review(**{**x, "at": datetime.fromisoformat(x["at"])}) for x in s.get("reviews", [])
+        ],
         reminders_sent=list(s["reminders_sent"]),
         process_version=s["process_version"],
         filing_documents=list(s["filing_documents"]),

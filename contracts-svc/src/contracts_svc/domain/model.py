@@ -150,6 +150,17 @@ class CustodyChange:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class Review:
+    """The project side's review of a version: fine as is, or changes requested."""
+
+    version: int
+    by: str
+    verdict: str  # approve | changes_requested
+    comment: str | None
+    at: datetime
+
+
 @dataclass
 class FilingState:
     status: Filing = Filing.NOT_FILED
@@ -226,6 +237,7 @@ class Contract:
     custodian: str | None = None
     custody: list[CustodyChange] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
     filing: FilingState = field(default_factory=FilingState)
     reminders_sent: list[int] = field(default_factory=list)
     process_version: int = 1
@@ -355,6 +367,36 @@ class Contract:
         """The rendered document of a version (set once, right after the version is made)."""
         index = next(i for i, v in enumerate(self.versions) if v.number == number)
         self.versions[index] = replace(self.versions[index], document=document)
+
+    def review(
+        self,
+        *,
+        version: int,
+        by: str,
+        roles: frozenset[str],
+        verdict: str,
+        comment: str | None,
+        now: datetime,
+    ) -> Review:
+        """The project's people review what legal drafted (legal does not review itself)."""
+        if "legal" in roles:
+            raise NotAllowed(
+                "legal edits the contract; the project's side reviews it",
+                rule="review.project_side",
+            )
+        if self.status in (Status.SIGNED, Status.APPROVED):
+            raise InvalidState(f"the contract is {self.status}: reviews are closed")
+        self.version_of(version)
+        if verdict == "changes_requested" and not (comment or "").strip():
+            raise ContractError(
+                "comment: a comment is required to request changes",
+                errors=[
+                    {"field": "comment", "rule": "required", "message": "say what should change"}
+                ],
+            )
+        review = Review(version, by, verdict, comment, now)
+        self.reviews.append(review)
+        return review
 
     # ---- approval ---------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from contracts_svc.entrypoints.schemas import (
     CustodianPut,
     ObligationsPut,
     PartiesPut,
+    ReviewCreate,
     SignatureCreate,
     SweepCreate,
     VersionRead,
@@ -263,6 +264,34 @@ async def put_custodian(
             contract_id=contract_id,
             custodian=body.custodian,
             reason=body.reason,
+            principal=user,
+        ),
+    )
+
+
+@router.post(
+    "/contracts/{contract_id}/reviews",
+    response_model=ContractRead,
+    summary="The project's side reviews a version (approve or request changes)",
+)
+async def post_review(
+    contract_id: uuid.UUID,
+    body: ReviewCreate,
+    user: CurrentUser,
+    request: Request,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _command(
+        request,
+        user,
+        key,
+        ("review", str(contract_id), body.model_dump()),
+        lambda uow: handlers.review(
+            uow,
+            contract_id=contract_id,
+            version=body.version,
+            verdict=body.verdict,
+            comment=body.comment,
             principal=user,
         ),
     )

@@ -16,7 +16,13 @@ from contracts_svc.adapters.esign import BuiltinSignatureProvider
 from contracts_svc.adapters.library import clause_library
 from contracts_svc.adapters.repository import ConcurrentUpdate
 from contracts_svc.config import Settings, get_settings
-from contracts_svc.domain.model import InvalidState, MissingClauses, NotAllowed, WrongVersion
+from contracts_svc.domain.model import (
+    ContractError,
+    InvalidState,
+    MissingClauses,
+    NotAllowed,
+    WrongVersion,
+)
 from contracts_svc.entrypoints import api
 from contracts_svc.service_layer import handlers
 from contracts_svc.service_layer.unit_of_work import ContractsUnitOfWork
@@ -78,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ConcurrentUpdate: 409,
             WrongVersion: 409,
             MissingClauses: 422,
+            ContractError: 422,
         },
     )
     app.state.signature_provider = BuiltinSignatureProvider(

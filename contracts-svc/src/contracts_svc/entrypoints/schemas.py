@@ -70,6 +70,12 @@ class AmendmentCreate(Strict):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
+class ReviewCreate(Strict):
+    version: Annotated[int, Field(ge=1)]
+    verdict: Literal["approve", "changes_requested"]
+    comment: Text | None = None
+
+
 class SweepCreate(Strict):
     now: datetime | None = None
 
@@ -124,6 +130,7 @@ class ContractRead(BaseModel):
     signatures: list[dict[str, Any]]
     filing: dict[str, Any]
     custody: list[dict[str, Any]]
+    reviews: list[dict[str, Any]]
     versions: list[int]
 
     @classmethod
@@ -148,6 +155,7 @@ class ContractRead(BaseModel):
             signatures=[s.__dict__ for s in c.signatures],
             filing={**c.filing.__dict__, "status": c.filing.status.value},
             custody=[x.__dict__ for x in c.custody],
+            reviews=[x.__dict__ for x in c.reviews],
             versions=[v.number for v in c.versions],
         )
 

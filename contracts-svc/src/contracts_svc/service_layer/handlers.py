@@ -245,6 +245,28 @@ async def amend(
     return c
 
 
+async def review(
+    uow: ContractsUnitOfWork,
+    *,
+    contract_id: uuid.UUID,
+    version: int,
+    verdict: str,
+    comment: str | None,
+    principal: Principal,
+) -> Contract:
+    c = await get_visible(uow, contract_id, principal, for_update=True)
+    c.review(
+        version=version,
+        by=principal.sub,
+        roles=principal.roles,
+        verdict=verdict,
+        comment=comment,
+        now=now(),
+    )
+    await uow.contracts.save(c)
+    return c
+
+
 # ---- approval ------------------------------------------------------------------------------
 
 
