@@ -14,6 +14,7 @@ from contracts_svc.adapters.library import clause_library
 from contracts_svc.domain.model import (
     MANDATORY_CLAUSES,
     Contract,
+    ContractError,
     ContractWasSigned,
     DocumentRef,
     ExpiryIsNear,
@@ -280,3 +281,33 @@ def test_the_builtin_provider_seals_exactly_what_was_signed() -> None:
     seal = provider.sign(**args)
     assert provider.verify(seal.evidence, **args)
     assert not provider.verify(seal.evidence, **{**args, "document_sha256": "b" * 64})
+
+
+def test_the_projects_side_reviews_a_version_but_legal_does_not_review_itself() -> None:
+    c = draft()
+    with pytest.raises(NotAllowed, match="project's side reviews"):
+        c.review(version=1, by="leo", roles=LEGAL, verdict="approve", comment=None, now=T0)
+    with pytest.raises(ContractError, match="comment"):
+        c.review(
+            version=1,
+            by="tina",
+            roles=frozenset({"tech_lead"}),
+            verdict="changes_requested",
+            comment="  ",
+            now=T0,
+        )
+    review = c.review(
+        version=1,
+        by="tina",
+        roles=frozenset({"tech_lead"}),
+        verdict="changes_requested",
+        comment="name the test system",
+        now=T0,
+    )
+    assert c.reviews == [review]
+
+
+def test_reviews_close_once_the_contract_is_approved() -> None:
+    c = approved()
+    with pytest.raises(InvalidState, match="reviews are closed"):
+        c.review(version=1, by="tina", roles=frozenset(), verdict="approve", comment=None, now=T0)
