@@ -28,7 +28,7 @@ TEST_PORTS = {
     "minio_port": 29000,
     "minio_console_port": 29001,
 }
-SERVICE_PORTS = {"applications": 28001, "approvals": 28002, "contracts": 28003}
+SERVICE_PORTS = {"applications": 28001, "approvals": 28002, "contracts": 28003, "archive": 28005}
 
 
 def _progress(message: str) -> None:

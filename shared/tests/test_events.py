@@ -23,12 +23,21 @@ from guakao_shared.events import (
     ApprovalRequested,
     ApprovalReturned,
     ApprovalWithdrawn,
+    ArchivedDocument,
+    ContractExpiring,
+    ContractFilingRequested,
+    ContractSigned,
     DocumentRef,
     Envelope,
     EventData,
     Money,
+    Obligation,
+    Party,
     PlanApproved,
     PlanSnapshot,
+    RecordFiled,
+    RecordFilingFailed,
+    SignatureRecord,
 )
 
 ACTOR = Actor(sub="alice", department="it", roles=["applicant"])
@@ -76,6 +85,78 @@ SAMPLES: dict[tuple[str, int], EventData] = {
             signed_off_by={"technical": "tina", "finance": "fiona"},
         ),
         minutes=DocumentRef(**DOCUMENT),
+    ),
+    ("contract.signed", 1): ContractSigned(
+        contract_id=uuid.uuid4(),
+        application_id=CASE_ID,
+        contract_number="GK-2027-0001",
+        version=4,
+        title="ERP migration",
+        value=Money(amount=Decimal("1500000.00"), currency="CNY"),
+        start_date=date(2027, 1, 1),
+        end_date=date(2027, 12, 31),
+        parties=[Party(name="Guakao Group", kind="organisation", signatory="olga")],
+        custodian="carl",
+        documents=[DocumentRef(**DOCUMENT)],
+        signatures=[
+            SignatureRecord(
+                signer="olga",
+                role="dept_head",
+                organisation="Guakao Group",
+                signed_at=datetime(2027, 1, 2, tzinfo=UTC),
+                method="builtin-hmac-sha256",
+                document_sha256="ab" * 32,
+            )
+        ],
+        obligations=[
+            Obligation(
+                kind="payment",
+                description="first milestone",
+                due_date=date(2027, 4, 30),
+                owner="fiona",
+                amount=Money(amount=Decimal("10.00"), currency="CNY"),
+            )
+        ],
+    ),
+    ("contract.filing_requested", 1): ContractFilingRequested(
+        contract_id=uuid.uuid4(),
+        application_id=CASE_ID,
+        version=4,
+        custodian="carl",
+        documents=[DocumentRef(**DOCUMENT)],
+        attempt=2,
+    ),
+    ("contract.expiry_reminder", 1): ContractExpiring(
+        contract_id=uuid.uuid4(),
+        contract_number="GK-2027-0001",
+        end_date=date(2027, 12, 31),
+        days_left=15,
+        custodian="carl",
+    ),
+    ("record.filed", 1): RecordFiled(
+        record_id=uuid.uuid4(),
+        source_type="contract",
+        source_id=uuid.uuid4(),
+        source_version=4,
+        record_class="contract",
+        retention_until=datetime(2037, 1, 1, tzinfo=UTC),
+        ledger_seq=7,
+        documents=[
+            ArchivedDocument(
+                sha256="ab" * 32,
+                size=10,
+                archive_bucket="guakao-archive",
+                archive_key="contract/x/y/z",
+                source_key="x/v4.md",
+            )
+        ],
+    ),
+    ("record.filing_failed", 1): RecordFilingFailed(
+        source_type="contract",
+        source_id=uuid.uuid4(),
+        source_version=4,
+        reason="sha256 mismatch",
+        retryable=False,
     ),
     ("approval.requested", 1): ApprovalRequested(
         request_id=uuid.uuid4(),

@@ -209,6 +209,21 @@ async def test_a_contract_goes_from_the_approved_plan_to_signed(
     )
     assert hashlib.sha256(stored).hexdigest() == sha == filed["signed_contract"]["sha256"]
 
+    # The archive files it (WORM) and answers; the contract shows FILED with the record id.
+    async def filed() -> dict[str, Any] | None:
+        body = contracts.get(f"/v1/contracts/{cid}", headers=LEGAL).json()
+        return body if body["filing"]["status"] == "FILED" else None
+
+    record_id = (await eventually(filed, what="the archive to file the contract"))["filing"][
+        "record_id"
+    ]
+    compliance = bearer("cora", "compliance_officer", dept="compliance")
+    with httpx.Client(base_url=services["archive"].url) as archive:
+        record = ok(archive.get(f"/v1/records/{record_id}", headers=compliance))
+        assert sha in {d["sha256"] for d in record["documents"]}
+        verified = ok(archive.get(f"/v1/records/{record_id}/verify", headers=compliance))
+        assert verified["ok"] is True, verified
+
     swept = contracts.post(
         "/v1/admin/sweep",
         headers=bearer("ada", "process_admin"),

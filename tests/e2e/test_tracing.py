@@ -5,11 +5,23 @@ from __future__ import annotations
 import secrets
 
 import httpx
+import pytest
 
 from guakao_devtools.testing import OtlpReceiver, eventually
 from tests.e2e.support import APPLICANT, task_for
 
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP SpanKind values
+
+
+@pytest.fixture(autouse=True)
+def _the_test_sets_traceparent_itself() -> None:
+    """An in-process app test elsewhere may have instrumented httpx in this process; that
+    would replace the traceparent these tests send with a client span of its own."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    instrumentor = HTTPXClientInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
 
 
 async def test_submit_relay_and_consumer_share_one_trace(

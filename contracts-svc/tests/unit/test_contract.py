@@ -311,3 +311,11 @@ def test_reviews_close_once_the_contract_is_approved() -> None:
     c = approved()
     with pytest.raises(InvalidState, match="reviews are closed"):
         c.review(version=1, by="tina", roles=frozenset(), verdict="approve", comment=None, now=T0)
+
+
+def test_a_refusal_the_archive_marks_not_retryable_is_shown_and_not_retried() -> None:
+    c = signed()
+    version = c.filing.version or 0
+    assert c.filing_failed(version=version, reason="sha256 mismatch", now=T0, retryable=False)
+    assert (c.filing.status, c.filing.last_error) == (Filing.FAILED, "sha256 mismatch")
+    assert c.retry_filing(T0 + timedelta(days=30)) is False

@@ -502,12 +502,16 @@ class Contract:
         self.filing.last_error = self.filing.next_attempt_at = None
         return True
 
-    def filing_failed(self, *, version: int, reason: str, now: datetime) -> bool:
+    def filing_failed(
+        self, *, version: int, reason: str, now: datetime, retryable: bool = True
+    ) -> bool:
+        """The archive refused: shown on the contract; retried with backoff unless the archive
+        says retrying cannot help (then it waits for a person, e.g. a corrupted document)."""
         if self.filing.version != version or self.filing.status == Filing.FILED:
             return False
         self.filing.status, self.filing.last_error = Filing.FAILED, reason
         backoff = min(timedelta(minutes=2**self.filing.attempts), timedelta(hours=6))
-        self.filing.next_attempt_at = now + backoff
+        self.filing.next_attempt_at = now + backoff if retryable else None
         return True
 
     def retry_filing(self, now: datetime) -> bool:

@@ -437,7 +437,10 @@ async def record_filing_failed(
         return
     c = await uow.contracts.get(payload.source_id, for_update=True)
     if c is not None and c.filing_failed(
-        version=payload.source_version, reason=payload.reason, now=now()
+        version=payload.source_version,
+        reason=payload.reason,
+        now=now(),
+        retryable=payload.retryable,
     ):
         await uow.contracts.save(c)
 

@@ -1,0 +1,650 @@
+"""Filing against REAL PostgreSQL and MinIO: a source document is copied into the Object Lock
+bucket under COMPLIANCE retention that not even the root user can lift, a claim check that does
+not match files nothing, filing twice files once, and the ledger proves history."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from minio import Minio
+from minio.commonconfig import COMPLIANCE, GOVERNANCE
+from minio.error import S3Error
+from minio.retention import Retention
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from archive_svc.adapters.archive import S3Archive, StorageUnavailable
+from archive_svc.config import Settings
+from archive_svc.domain.model import Record
+from archive_svc.entrypoints.app import create_app
+from archive_svc.service_layer import handlers
+from archive_svc.service_layer.handlers import Filing
+from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork
+from guakao_devtools.infra import Infra
+from guakao_shared.auth import issue_dev_token
+from guakao_shared.events import (
+    Actor,
+    ContractFilingRequested,
+    ContractSigned,
+    DocumentRef,
+    Envelope,
+    Money,
+)
+from guakao_shared.inbox import InboxConsumer
+from guakao_shared.objectstore import S3DocumentStore
+
+pytestmark = pytest.mark.infra
+
+SOURCE_BUCKET = "guakao-applications"
+ARCHIVE_BUCKET = "guakao-archive"
+SessionFactory = async_sessionmaker  # type: ignore[type-arg]
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+async def _put_source(
+    documents: S3DocumentStore, body: bytes, name: str = "contract.pdf"
+) -> DocumentRef:
+    return await documents.put(
+        bucket=SOURCE_BUCKET,
+        key=f"{uuid.uuid4()}/{name}",
+        stream=io.BytesIO(body),
+        max_bytes=len(body),
+        content_type="application/pdf",
+        filename=name,
+        document_type="signed_contract",
+    )
+
+
+def _signed(documents: list[DocumentRef], **overrides: Any) -> tuple[Envelope, ContractSigned]:
+    values: dict[str, Any] = {
+        "contract_id": uuid.uuid4(),
+        "application_id": uuid.uuid4(),
+        "contract_number": "HT-2026-007",
+        "version": 1,
+        "title": "Affiliation agreement",
+        "value": Money(amount=Decimal("250000.00"), currency="CNY"),
+        "start_date": date(2026, 4, 1),
+        "end_date": date(2028, 3, 31),
+        "parties": [],
+        "custodian": "carol",
+        "documents": documents,
+        "signatures": [],
+        "obligations": [],
+        **overrides,
+    }
+    payload = ContractSigned(**values)
+    envelope = Envelope.wrap(
+        payload, source="contracts", case_id=payload.application_id, actor=Actor(sub="lena")
+    )
+    return envelope, payload
+
+
+async def _file(
+    session_factory: SessionFactory,
+    filing: Filing,
+    envelope: Envelope,
+    payload: ContractSigned | ContractFilingRequested,
+) -> None:
+    async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
+        await handlers.file_contract(envelope, payload, uow, filing=filing)
+        await uow.commit()
+
+
+async def _record_of(session_factory: SessionFactory, payload: ContractSigned) -> Record | None:
+    async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
+        return await uow.records.get_by_source("contract", payload.contract_id, payload.version)
+
+
+async def _outbox(engine: AsyncEngine, source_id: uuid.UUID) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT payload FROM outbox WHERE payload->'data'->>'source_id' = :id ORDER BY id"
+            ),
+            {"id": str(source_id)},
+        )
+        return [r.payload for r in rows]
+
+
+async def _ledger_size(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM ledger"))).scalar_one())
+
+
+def _versions(client: Minio, prefix: str) -> list[Any]:
+    return list(
+        client.list_objects(ARCHIVE_BUCKET, prefix=prefix, recursive=True, include_version=True)
+    )
+
+
+async def _verify_ledger(session_factory: SessionFactory) -> handlers.LedgerVerification:
+    async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
+        return await handlers.verify_ledger(uow)
+
+
+async def _verify_record(
+    session_factory: SessionFactory, archive: S3Archive, record_id: uuid.UUID
+) -> handlers.RecordVerification:
+    async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
+        return await handlers.verify_record(uow, archive, record_id)
+
+
+async def _as_superuser_bypassing_triggers(engine: AsyncEngine, sql: str, **params: Any) -> None:
+    """What an administrator with full database rights could do behind the service's back."""
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        await conn.execute(text(sql), params)
+
+
+@pytest.fixture
+async def filed(
+    documents: S3DocumentStore, session_factory: SessionFactory, filing: Filing
+) -> tuple[Record, bytes]:
+    body = f"signed contract {uuid.uuid4()}".encode()
+    envelope, signed = _signed([await _put_source(documents, body)])
+    await _file(session_factory, filing, envelope, signed)
+    record = await _record_of(session_factory, signed)
+    assert record is not None
+    return record, body
+
+
+# ---- filing into the WORM bucket -----------------------------------------------------------
+
+
+async def test_a_document_put_in_the_applications_bucket_is_filed_under_compliance_retention(
+    documents: S3DocumentStore,
+    session_factory: SessionFactory,
+    engine: AsyncEngine,
+    filing: Filing,
+    archive_infra: Infra,
+) -> None:
+    body = b"%PDF-1.7 signed by both parties"
+    ref = await _put_source(documents, body)
+    envelope, signed = _signed([ref])
+
+    await _file(session_factory, filing, envelope, signed)
+
+    record = await _record_of(session_factory, signed)
+    assert record is not None
+    [doc] = record.documents
+    assert doc.archive_bucket == ARCHIVE_BUCKET
+    assert doc.archive_key == f"contract/{envelope.case_id}/{record.id}/{ref.sha256}"
+    assert (doc.source_bucket, doc.source_key, doc.source_version_id) == (
+        SOURCE_BUCKET,
+        ref.key,
+        ref.version_id,
+    )
+    root = archive_infra.minio.client()
+    stored = root.get_object(ARCHIVE_BUCKET, doc.archive_key, version_id=doc.archive_version_id)
+    try:
+        assert stored.read() == body
+    finally:
+        stored.close()
+        stored.release_conn()
+    retention = root.get_object_retention(
+        ARCHIVE_BUCKET, doc.archive_key, version_id=doc.archive_version_id
+    )
+    assert retention is not None
+    assert retention.mode == COMPLIANCE
+    assert retention.retain_until_date == record.retention_until
+    assert record.retention_until - record.filed_at >= timedelta(days=3650)
+    [answer] = await _outbox(engine, signed.contract_id)
+    assert answer["event_type"] == "record.filed"
+    assert answer["source"] == "archive"
+    assert answer["case_id"] == str(envelope.case_id)
+    assert answer["data"]["record_id"] == str(record.id)
+    assert answer["data"]["ledger_seq"] == record.ledger_seq
+    assert answer["data"]["documents"][0]["archive_version_id"] == doc.archive_version_id
+
+
+async def test_not_even_the_root_user_can_delete_a_filed_version(
+    filed: tuple[Record, bytes], archive_infra: Infra
+) -> None:
+    record, body = filed
+    [doc] = record.documents
+    root = archive_infra.minio.client()
+
+    with pytest.raises(S3Error) as refused:
+        root.remove_object(ARCHIVE_BUCKET, doc.archive_key, version_id=doc.archive_version_id)
+
+    assert "WORM" in str(refused.value) or refused.value.code == "AccessDenied"
+    assert root.stat_object(
+        ARCHIVE_BUCKET, doc.archive_key, version_id=doc.archive_version_id
+    ).size == len(body)
+
+
+async def test_a_plain_delete_only_hides_the_filed_version(
+    filed: tuple[Record, bytes],
+    archive_infra: Infra,
+    session_factory: SessionFactory,
+    archive: S3Archive,
+) -> None:
+    record, _ = filed
+    [doc] = record.documents
+    root = archive_infra.minio.client()
+
+    root.remove_object(ARCHIVE_BUCKET, doc.archive_key)  # a delete marker, nothing more
+
+    assert any(v.is_delete_marker for v in _versions(root, doc.archive_key))
+    result = await _verify_record(session_factory, archive, record.id)
+    assert result.ok, result.problems
+
+
+async def test_overwriting_a_filed_key_adds_a_version_and_leaves_the_filed_one_intact(
+    filed: tuple[Record, bytes],
+    archive_infra: Infra,
+    session_factory: SessionFactory,
+    archive: S3Archive,
+) -> None:
+    record, body = filed
+    [doc] = record.documents
+    root = archive_infra.minio.client()
+
+    forged = root.put_object(ARCHIVE_BUCKET, doc.archive_key, io.BytesIO(b"forged"), 6)
+
+    assert forged.version_id != doc.archive_version_id
+    original = root.get_object(ARCHIVE_BUCKET, doc.archive_key, version_id=doc.archive_version_id)
+    try:
+        assert original.read() == body
+    finally:
+        original.close()
+        original.release_conn()
+    result = await _verify_record(session_factory, archive, record.id)
+    assert result.ok, result.problems
+
+
+async def test_retention_cannot_be_shortened_or_weakened(
+    filed: tuple[Record, bytes], archive_infra: Infra
+) -> None:
+    record, _ = filed
+    [doc] = record.documents
+    root = archive_infra.minio.client()
+
+    with pytest.raises(S3Error):
+        root.set_object_retention(
+            ARCHIVE_BUCKET,
+            doc.archive_key,
+            Retention(COMPLIANCE, record.retention_until - timedelta(days=1)),
+            version_id=doc.archive_version_id,
+        )
+    with pytest.raises(S3Error):
+        root.set_object_retention(
+            ARCHIVE_BUCKET,
+            doc.archive_key,
+            Retention(GOVERNANCE, record.retention_until),
+            version_id=doc.archive_version_id,
+        )
+
+    retention = root.get_object_retention(
+        ARCHIVE_BUCKET, doc.archive_key, version_id=doc.archive_version_id
+    )
+    assert retention is not None
+    assert (retention.mode, retention.retain_until_date) == (COMPLIANCE, record.retention_until)
+
+
+async def test_a_sha256_mismatch_files_nothing(
+    documents: S3DocumentStore,
+    session_factory: SessionFactory,
+    engine: AsyncEngine,
+    filing: Filing,
+    archive_infra: Infra,
+) -> None:
+    good = await _put_source(documents, b"the signed contract", "contract.pdf")
+    tampered = await _put_source(documents, b"the real evidence", "evidence.json")
+    wrong = tampered.model_copy(update={"sha256": hashlib.sha256(b"other").hexdigest()})
+    envelope, signed = _signed([good, wrong])
+    ledger_before = await _ledger_size(engine)
+
+    await _file(session_factory, filing, envelope, signed)
+
+    assert await _record_of(session_factory, signed) is None
+    assert await _ledger_size(engine) == ledger_before
+    assert _versions(archive_infra.minio.client(), f"contract/{envelope.case_id}/") == []
+    [answer] = await _outbox(engine, signed.contract_id)
+    assert answer["event_type"] == "record.filing_failed"
+    assert answer["data"]["retryable"] is False
+    assert "sha256 mismatch for evidence.json" in answer["data"]["reason"]
+
+
+async def test_filing_the_same_version_twice_files_it_once(
+    documents: S3DocumentStore,
+    session_factory: SessionFactory,
+    engine: AsyncEngine,
+    filing: Filing,
+    archive_infra: Infra,
+) -> None:
+    envelope, signed = _signed(
+        [
+            await _put_source(documents, b"contract v1", "contract.pdf"),
+            await _put_source(documents, b"signatures v1", "signatures.json"),
+        ]
+    )
+    await _file(session_factory, filing, envelope, signed)
+    ledger_after_first = await _ledger_size(engine)
+    request = ContractFilingRequested(
+        contract_id=signed.contract_id,
+        application_id=signed.application_id,
+        version=1,
+        custodian="carol",
+        documents=signed.documents,
+        attempt=2,
+    )
+
+    await _file(session_factory, filing, envelope, signed)
+    await _file(session_factory, filing, envelope, request)
+
+    assert await _ledger_size(engine) == ledger_after_first
+    assert len(_versions(archive_infra.minio.client(), f"contract/{envelope.case_id}/")) == 2
+    answers = await _outbox(engine, signed.contract_id)
+    assert [a["event_type"] for a in answers] == ["record.filed"] * 3
+    assert len({json.dumps(a["data"], sort_keys=True) for a in answers}) == 1
+
+
+async def test_concurrent_filings_of_one_version_file_it_once(
+    documents: S3DocumentStore,
+    session_factory: SessionFactory,
+    engine: AsyncEngine,
+    filing: Filing,
+) -> None:
+    envelope, signed = _signed([await _put_source(documents, b"raced contract")])
+    ledger_before = await _ledger_size(engine)
+
+    await asyncio.gather(*(_file(session_factory, filing, envelope, signed) for _ in range(4)))
+
+    assert await _ledger_size(engine) == ledger_before + 1
+    answers = await _outbox(engine, signed.contract_id)
+    assert len(answers) == 4
+    assert len({a["data"]["ledger_seq"] for a in answers}) == 1
+
+
+async def test_concurrent_filings_chain_one_after_another_without_forks(
+    documents: S3DocumentStore,
+    session_factory: SessionFactory,
+    engine: AsyncEngine,
+    filing: Filing,
+) -> None:
+    filings = [_signed([await _put_source(documents, f"contract {i}".encode())]) for i in range(8)]
+    ledger_before = await _ledger_size(engine)
+
+    await asyncio.gather(*(_file(session_factory, filing, e, p) for e, p in filings))
+
+    records = [await _record_of(session_factory, p) for _, p in filings]
+    seqs = sorted(r.ledger_seq for r in records if r is not None and r.ledger_seq is not None)
+    assert seqs == list(range(ledger_before + 1, ledger_before + 9))
+    result = await _verify_ledger(session_factory)
+    assert result.ok, result.problems
+
+
+async def test_a_redelivered_event_is_applied_once_by_the_inbox(
+    documents: S3DocumentStore,
+    session_factory: SessionFactory,
+    engine: AsyncEngine,
+    filing: Filing,
+) -> None:
+    envelope, signed = _signed([await _put_source(documents, b"delivered twice")])
+    consumer = InboxConsumer(
+        service="archive",
+        name="filing",
+        uow_factory=lambda: ArchiveUnitOfWork(session_factory, service="archive"),
+        handlers={"contract.signed": _bound(filing)},
+        broker=None,  # type: ignore[arg-type]  # dead letters only; none expected here
+    )
+    body = envelope.model_dump_json().encode()
+
+    outcomes = [await consumer.process(body, {}, {"key": str(envelope.case_id)}) for _ in "ab"]
+
+    assert outcomes == ["applied", "duplicate"]
+    assert [a["event_type"] for a in await _outbox(engine, signed.contract_id)] == ["record.filed"]
+
+
+def _bound(filing: Filing) -> Callable[..., Any]:
+    async def handle(envelope: Envelope, payload: Any, uow: ArchiveUnitOfWork) -> None:
+        await handlers.file_contract(envelope, payload, uow, filing=filing)
+
+    return handle
+
+
+async def test_a_storage_outage_is_retried_not_refused_and_filing_succeeds_once_it_is_back(
+    documents: S3DocumentStore,
+    session_factory: SessionFactory,
+    engine: AsyncEngine,
+    filing: Filing,
+    archive_infra: Infra,
+) -> None:
+    envelope, signed = _signed([await _put_source(documents, b"filed after an outage")])
+    archive_infra.minio.stop()
+    try:
+        with pytest.raises(StorageUnavailable) as raised:
+            await _file(session_factory, filing, envelope, signed)
+        assert isinstance(raised.value, ConnectionError)
+        assert await _outbox(engine, signed.contract_id) == []
+    finally:
+        archive_infra.start(archive_infra.minio, lambda _: None)
+
+    await _file(session_factory, filing, envelope, signed)
+
+    [answer] = await _outbox(engine, signed.contract_id)
+    assert answer["event_type"] == "record.filed"
+
+
+async def test_archiving_the_same_bytes_again_reuses_the_version_and_only_extends_retention(
+    documents: S3DocumentStore, archive: S3Archive, archive_infra: Infra
+) -> None:
+    """A filing retried after a crash (objects written, transaction lost) reuses them."""
+    ref = await _put_source(documents, b"written before the crash")
+    key = f"contract/{uuid.uuid4()}/{uuid.uuid4()}/{ref.sha256}"
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    staged = await archive.fetch(ref)
+    try:
+        first = await archive.store(staged, key=key, retain_until=until)
+        again = await archive.store(staged, key=key, retain_until=until + timedelta(hours=1))
+        shorter = await archive.store(staged, key=key, retain_until=until - timedelta(hours=1))
+    finally:
+        staged.close()
+
+    assert first.version_id == again.version_id == shorter.version_id
+    root = archive_infra.minio.client()
+    assert len(_versions(root, key)) == 1
+    retention = root.get_object_retention(ARCHIVE_BUCKET, key, version_id=first.version_id)
+    assert retention is not None
+    assert retention.retain_until_date == until + timedelta(hours=1)
+
+
+# ---- the ledger ----------------------------------------------------------------------------
+
+
+async def test_the_database_refuses_to_update_or_delete_ledger_entries(
+    filed: tuple[Record, bytes], engine: AsyncEngine
+) -> None:
+    record, _ = filed
+    for sql in (
+        "UPDATE ledger SET payload = '{}'::jsonb WHERE seq = :seq",
+        "DELETE FROM ledger WHERE seq = :seq",
+    ):
+        with pytest.raises(Exception, match="append-only"):
+            async with engine.begin() as conn:
+                await conn.execute(text(sql), {"seq": record.ledger_seq})
+
+
+async def test_the_ledger_verifies_and_detects_a_row_altered_in_the_database(
+    filed: tuple[Record, bytes],
+    engine: AsyncEngine,
+    session_factory: SessionFactory,
+    archive: S3Archive,
+) -> None:
+    record, _ = filed
+    seq = record.ledger_seq
+    assert (await _verify_ledger(session_factory)).ok
+    async with engine.connect() as conn:
+        original = (
+            await conn.execute(text("SELECT payload FROM ledger WHERE seq = :seq"), {"seq": seq})
+        ).scalar_one()
+    forged = {**original, "custodian": "mallory"}
+
+    await _as_superuser_bypassing_triggers(
+        engine,
+        "UPDATE ledger SET payload = CAST(:p AS jsonb) WHERE seq = :seq",
+        p=json.dumps(forged),
+        seq=seq,
+    )
+    try:
+        ledger = await _verify_ledger(session_factory)
+        proof = await _verify_record(session_factory, archive, record.id)
+    finally:
+        await _as_superuser_bypassing_triggers(
+            engine,
+            "UPDATE ledger SET payload = CAST(:p AS jsonb) WHERE seq = :seq",
+            p=json.dumps(original),
+            seq=seq,
+        )
+
+    assert not ledger.ok
+    assert ledger.problems == [f"entry {seq}: hash mismatch"]
+    assert not proof.ok
+    assert proof.problems == [
+        f"ledger entry {seq}: custodian is 'carol' here but 'mallory' in the ledger",
+        f"ledger: entry {seq}: hash mismatch",
+    ]
+    assert (await _verify_ledger(session_factory)).ok  # restored: the chain is whole again
+
+
+async def test_a_deleted_ledger_entry_is_detected_by_the_chain_and_by_its_record(
+    filed: tuple[Record, bytes], engine: AsyncEngine, session_factory: SessionFactory
+) -> None:
+    record, _ = filed
+    seq = record.ledger_seq
+    async with engine.connect() as conn:
+        row = (
+            (await conn.execute(text("SELECT * FROM ledger WHERE seq = :seq"), {"seq": seq}))
+            .mappings()
+            .one()
+        )
+
+    await _as_superuser_bypassing_triggers(engine, "DELETE FROM ledger WHERE seq = :seq", seq=seq)
+    try:
+        ledger = await _verify_ledger(session_factory)
+    finally:
+        await _as_superuser_bypassing_triggers(
+            engine,
+            "INSERT INTO ledger (seq, at, kind, record_id, payload, prev_hash, entry_hash) "
+            "VALUES (:seq, :at, :kind, :record_id, CAST(:payload AS jsonb), :prev_hash, "
+            ":entry_hash)",
+            **{**row, "payload": json.dumps(row["payload"])},
+        )
+
+    assert f"record {record.id}: its ledger entry {seq} is missing" in ledger.problems
+    assert (await _verify_ledger(session_factory)).ok
+
+
+async def test_a_record_document_altered_in_the_database_fails_verification(
+    filed: tuple[Record, bytes],
+    engine: AsyncEngine,
+    session_factory: SessionFactory,
+    archive: S3Archive,
+) -> None:
+    record, body = filed
+    [doc] = record.documents
+    forged = "f" * 64
+
+    await _as_superuser_bypassing_triggers(
+        engine,
+        "UPDATE record_documents SET sha256 = :f WHERE record_id = :id",
+        f=forged,
+        id=record.id,
+    )
+    try:
+        proof = await _verify_record(session_factory, archive, record.id)
+    finally:
+        await _as_superuser_bypassing_triggers(
+            engine,
+            "UPDATE record_documents SET sha256 = :s WHERE record_id = :id",
+            s=doc.sha256,
+            id=record.id,
+        )
+
+    name = f"document {doc.filename} ({doc.archive_key}@{doc.archive_version_id})"
+    assert proof.problems == [
+        f"{name}: sha256 mismatch (filed as {forged}, the archived bytes hash to "
+        f"{hashlib.sha256(body).hexdigest()})",
+        f"ledger entry {record.ledger_seq}: the documents (hashes, keys or versions) differ "
+        "from those in the ledger",
+    ]
+
+
+# ---- the HTTP API --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def api(settings: Settings) -> Any:
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://archive") as client:
+        yield client
+    await app.state.runtime.engine.dispose()
+
+
+def _as(*roles: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_dev_token('tester', list(roles))}"}
+
+
+async def test_compliance_reads_a_record_and_others_are_refused(
+    api: httpx.AsyncClient, filed: tuple[Record, bytes]
+) -> None:
+    record, _ = filed
+
+    for role in ("compliance_officer", "auditor", "custodian", "process_admin"):
+        response = await api.get(f"/v1/records/{record.id}", headers=_as(role))
+        assert response.status_code == 200, response.text
+        assert response.json()["ledger_seq"] == record.ledger_seq
+    refused = await api.get(f"/v1/records/{record.id}", headers=_as("applicant", "legal"))
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (await api.get(f"/v1/records/{uuid.uuid4()}", headers=_as("auditor"))).status_code == (
+        404
+    )
+    assert (await api.get(f"/v1/records/{record.id}")).status_code == 401
+
+
+async def test_the_records_of_a_source_are_listed(
+    api: httpx.AsyncClient, filed: tuple[Record, bytes]
+) -> None:
+    record, _ = filed
+
+    response = await api.get(
+        "/v1/records", params={"source_id": str(record.source_id)}, headers=_as("auditor")
+    )
+
+    assert response.status_code == 200
+    assert [r["id"] for r in response.json()] == [str(record.id)]
+    assert response.json()[0]["documents"][0]["sha256"] == record.documents[0].sha256
+
+
+async def test_the_ledger_and_a_record_are_verified_over_http(
+    api: httpx.AsyncClient, filed: tuple[Record, bytes]
+) -> None:
+    record, _ = filed
+
+    ledger = await api.post("/v1/ledger/verify", headers=_as("compliance_officer"))
+    proof = await api.get(f"/v1/records/{record.id}/verify", headers=_as("auditor"))
+    refused = await api.post("/v1/ledger/verify", headers=_as("custodian"))
+
+    assert ledger.status_code == 200
+    assert ledger.json()["ok"] is True
+    assert ledger.json()["entries"] >= 1
+    assert ledger.json()["problems"] == []
+    assert proof.status_code == 200
+    assert proof.json()["ok"] is True
+    assert proof.json()["documents"][0]["ok"] is True
+    assert refused.status_code == 403
