@@ -254,6 +254,40 @@ async def test_a_contract_goes_from_the_approved_plan_to_signed(
     assert amended["status"] == "DRAFT"
     assert amended["current_version"]["amendment_of"] == version
 
+    # The amendment is approved and signed again, and filed as its own record.
+    ok(
+        contracts.put(
+            f"/v1/contracts/{cid}/clauses/scope_of_cooperation",
+            headers=LEGAL,
+            json={"text": "ERP delivery for finance and procurement"},
+        )
+    )
+    resubmitted = ok(contracts.post(f"/v1/contracts/{cid}/submit", headers=LEGAL))
+    new_version = resubmitted["current_version"]["number"]
+    again = await eventually(legal_task, what="the legal review of the amendment")
+    ok(
+        approvals.post(
+            f"/v1/tasks/{again['id']}/decision",
+            headers=LEGAL,
+            json={"decision": "approve", "comment": "amendment reviewed"},
+        )
+    )
+    await eventually(approved, what="the amendment to be APPROVED")
+    document = contracts.get(f"/v1/contracts/{cid}/versions/{new_version}/document", headers=VICTOR)
+    new_sha = hashlib.sha256(document.content).hexdigest()
+    assert new_sha != sha
+    for who, party in ((OLGA, "Guakao Group"), (VICTOR, "Vendor Ltd")):
+        ok(
+            contracts.post(
+                f"/v1/contracts/{cid}/signatures",
+                headers=who,
+                json={"party": party, "version": new_version, "document_sha256": new_sha},
+            )
+        )
+    refiled = await eventually(filed, what="the archive to file the amendment")
+    assert refiled["filing"]["version"] == new_version
+    assert refiled["filing"]["record_id"] != record_id
+
 
 async def test_a_missing_mandatory_clause_is_refused_by_name_and_nothing_changes(
     services, contracts: httpx.Client
