@@ -78,7 +78,7 @@ def services(
         }
         if name == "applications":
             env["APPLICATIONS_MAX_UPLOAD_BYTES"] = str(64 * 1024)
-        if name in ("approvals", "contracts"):
+        if name in ("approvals", "contracts", "archive"):
             env[f"{prefix}_ALLOW_CLOCK_OVERRIDE"] = "true"  # sweeps "as of" a later time
         procs[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
     for proc in procs.values():

@@ -219,7 +219,11 @@ async def test_a_contract_goes_from_the_approved_plan_to_signed(
     ]
     compliance = bearer("cora", "compliance_officer", dept="compliance")
     with httpx.Client(base_url=services["archive"].url) as archive:
-        record = ok(archive.get(f"/v1/records/{record_id}", headers=compliance))
+        record = ok(
+            archive.get(
+                f"/v1/records/{record_id}", headers=compliance, params={"reason": "filing check"}
+            )
+        )
         assert sha in {d["sha256"] for d in record["documents"]}
         verified = ok(archive.get(f"/v1/records/{record_id}/verify", headers=compliance))
         assert verified["ok"] is True, verified

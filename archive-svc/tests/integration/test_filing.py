@@ -599,22 +599,27 @@ def _as(*roles: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_dev_token('tester', list(roles))}"}
 
 
-async def test_compliance_reads_a_record_and_others_are_refused(
+async def test_compliance_reads_a_record_with_a_reason_and_others_are_refused(
     api: httpx.AsyncClient, filed: tuple[Record, bytes]
 ) -> None:
     record, _ = filed
+    why = {"reason": "quarterly compliance review"}
 
-    for role in ("compliance_officer", "auditor", "custodian", "process_admin"):
-        response = await api.get(f"/v1/records/{record.id}", headers=_as(role))
+    for role in ("compliance_officer", "auditor"):
+        response = await api.get(f"/v1/records/{record.id}", headers=_as(role), params=why)
         assert response.status_code == 200, response.text
         assert response.json()["ledger_seq"] == record.ledger_seq
-    refused = await api.get(f"/v1/records/{record.id}", headers=_as("applicant", "legal"))
-    assert refused.status_code == 403
-    assert refused.headers["content-type"] == "application/problem+json"
-    assert (await api.get(f"/v1/records/{uuid.uuid4()}", headers=_as("auditor"))).status_code == (
-        404
+    no_reason = await api.get(f"/v1/records/{record.id}", headers=_as("auditor"))
+    assert no_reason.status_code == 422
+    assert no_reason.headers["content-type"] == "application/problem+json"
+    # not theirs: refused without revealing that the record exists
+    refused = await api.get(
+        f"/v1/records/{record.id}", headers=_as("applicant", "legal"), params=why
     )
-    assert (await api.get(f"/v1/records/{record.id}")).status_code == 401
+    assert refused.status_code == 404
+    missing = await api.get(f"/v1/records/{uuid.uuid4()}", headers=_as("auditor"), params=why)
+    assert missing.status_code == 404
+    assert (await api.get(f"/v1/records/{record.id}", params=why)).status_code == 401
 
 
 async def test_the_records_of_a_source_are_listed(
@@ -623,7 +628,9 @@ async def test_the_records_of_a_source_are_listed(
     record, _ = filed
 
     response = await api.get(
-        "/v1/records", params={"source_id": str(record.source_id)}, headers=_as("auditor")
+        "/v1/records",
+        params={"source_id": str(record.source_id), "reason": "audit"},
+        headers=_as("auditor"),
     )
 
     assert response.status_code == 200

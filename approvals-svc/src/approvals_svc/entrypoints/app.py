@@ -33,8 +33,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     runtime.add_consumer(
         "approval-requests",
-        # every service that asks for approvals: applications (stages 1-2), contracts (3)
-        topic=[events_topic("applications"), events_topic("contracts")],
+        # every service that asks for approvals: applications (stages 1-2), contracts (3),
+        # the archive (disposition)
+        topic=[events_topic("applications"), events_topic("contracts"), events_topic("archive")],
         uow_factory=uow,
         handlers={
             "approval.requested": handlers.open_approval_case,

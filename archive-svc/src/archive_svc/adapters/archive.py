@@ -225,5 +225,44 @@ class S3Archive:
             retain_until=None if retention is None else retention.retain_until_date,
         )
 
+    async def set_legal_hold(self, key: str, version_id: str | None, on: bool) -> None:
+        """Legal hold on one archived version: while on, nobody can delete it, retention over
+        or not (S3 Object Lock legal hold)."""
+
+        def call() -> None:
+            if on:
+                self.client.enable_object_legal_hold(self.bucket, key, version_id=version_id)
+            else:
+                self.client.disable_object_legal_hold(self.bucket, key, version_id=version_id)
+
+        await asyncio.to_thread(_s3, call)
+
+    async def remove(self, key: str, version_id: str | None) -> None:
+        """Delete one archived version; S3 refuses while its retention or a legal hold lasts."""
+        await asyncio.to_thread(
+            _s3, lambda: self.client.remove_object(self.bucket, key, version_id=version_id)
+        )
+
+    async def read(self, key: str, version_id: str | None) -> bytes:
+        def call() -> bytes:
+            response = self.client.get_object(self.bucket, key, version_id=version_id)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await asyncio.to_thread(_s3, call)
+
+    async def presigned_get(self, key: str, version_id: str | None, minutes: int = 15) -> str:
+        from datetime import timedelta
+
+        return await asyncio.to_thread(
+            _s3,
+            lambda: self.client.presigned_get_object(
+                self.bucket, key, expires=timedelta(minutes=minutes), version_id=version_id
+            ),
+        )
+
     async def ready(self) -> bool:
         return await asyncio.to_thread(lambda: _s3(lambda: self.client.bucket_exists(self.bucket)))

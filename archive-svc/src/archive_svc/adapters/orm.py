@@ -30,6 +30,8 @@ records = Table(
     Column("filed_at", DateTime(timezone=True), nullable=False),
     Column("retention_until", DateTime(timezone=True), nullable=False),
     Column("legal_hold", Boolean, nullable=False),
+    Column("disposition", String(20), nullable=False, server_default="NONE"),
+    Column("disposition_request_id", UUID(as_uuid=True), nullable=True),
     Column("ledger_seq", BigInteger, nullable=False),
     UniqueConstraint(
         "source_type", "source_id", "source_version", name="uq_records_source_version"

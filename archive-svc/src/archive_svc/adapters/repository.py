@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from archive_svc.adapters.orm import ledger, record_documents, records
@@ -32,6 +32,8 @@ _RECORD_COLUMNS = (
     "filed_at",
     "retention_until",
     "legal_hold",
+    "disposition",
+    "disposition_request_id",
 )
 _DOCUMENT_COLUMNS = (
     "source_bucket",
@@ -75,21 +77,59 @@ class SqlAlchemyRecordRepository:
     async def search(
         self,
         *,
-        source_id: uuid.UUID | None,
-        source_type: str | None,
-        case_id: uuid.UUID | None,
-        limit: int,
-        offset: int,
+        source_id: uuid.UUID | None = None,
+        source_type: str | None = None,
+        case_id: uuid.UUID | None = None,
+        record_class: str | None = None,
+        custodian: str | None = None,
+        filed_from: datetime | None = None,
+        filed_to: datetime | None = None,
+        retention_ended_by: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[Record]:
         query = select(records).order_by(records.c.filed_at, records.c.id).limit(limit)
-        if source_id is not None:
-            query = query.where(records.c.source_id == source_id)
-        if source_type is not None:
-            query = query.where(records.c.source_type == source_type)
-        if case_id is not None:
-            query = query.where(records.c.case_id == case_id)
+        for column, value in (
+            (records.c.source_id, source_id),
+            (records.c.source_type, source_type),
+            (records.c.case_id, case_id),
+            (records.c.record_class, record_class),
+            (records.c.custodian, custodian),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if filed_from is not None:
+            query = query.where(records.c.filed_at >= filed_from)
+        if filed_to is not None:
+            query = query.where(records.c.filed_at < filed_to)
+        if retention_ended_by is not None:  # eligible for disposition
+            query = query.where(
+                records.c.retention_until <= retention_ended_by,
+                records.c.legal_hold.is_(False),
+                records.c.disposition.in_(["NONE", "REFUSED"]),
+            )
         rows = (await self._session.execute(query.offset(offset))).all()
         return [await self._load(row) for row in rows]
+
+    async def update_state(self, record: Record) -> None:
+        """Write what may change after filing: legal hold and disposition."""
+        await self._session.execute(
+            update(records)
+            .where(records.c.id == record.id)
+            .values(
+                legal_hold=record.legal_hold,
+                disposition=record.disposition,
+                disposition_request_id=record.disposition_request_id,
+            )
+        )
+
+    async def by_disposition_request(self, request_id: uuid.UUID) -> Record | None:
+        row = (
+            await self._session.execute(
+                select(records).where(records.c.disposition_request_id == request_id)
+            )
+        ).first()
+        return None if row is None else await self._load(row)
 
     async def add(self, record: Record) -> None:
         if record.ledger_seq is None:

@@ -91,6 +91,8 @@ class Record:
     filed_at: datetime
     retention_until: datetime
     legal_hold: bool = False
+    disposition: str = "NONE"  # NONE | REQUESTED | DISPOSED | BLOCKED | REFUSED
+    disposition_request_id: uuid.UUID | None = None
     documents: list[FiledDocument] = field(default_factory=list)
     ledger_seq: int | None = None
 

@@ -13,7 +13,7 @@ from archive_svc.adapters.archive import S3Archive, StorageUnavailable
 from archive_svc.config import Settings, get_settings
 from archive_svc.domain.model import RetentionSchedule
 from archive_svc.entrypoints import api
-from archive_svc.service_layer import handlers
+from archive_svc.service_layer import access, handlers
 from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork
 from guakao_shared.runtime import ServiceRuntime
 from guakao_shared.topology import events_topic
@@ -38,6 +38,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         handlers={
             "contract.signed": file_contract,
             "contract.filing_requested": file_contract,
+        },
+    )
+    decided = partial(access.disposition_decided, archive=archive)
+    runtime.add_consumer(
+        "disposition-outcomes",
+        topic=events_topic("approvals"),
+        uow_factory=uow,
+        handlers={
+            "approval.granted": decided,
+            "approval.rejected": decided,
+            "approval.returned": decided,
         },
     )
     app = runtime.create_app(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from archive_svc.domain.model import FiledDocument, Record
 from archive_svc.service_layer.handlers import (
@@ -44,6 +44,7 @@ class RecordRead(BaseModel):
     filed_at: datetime
     retention_until: datetime
     legal_hold: bool
+    disposition: str
     ledger_seq: int | None
     documents: list[RecordDocumentRead]
 
@@ -60,6 +61,7 @@ class RecordRead(BaseModel):
             filed_at=r.filed_at,
             retention_until=r.retention_until,
             legal_hold=r.legal_hold,
+            disposition=r.disposition,
             ledger_seq=r.ledger_seq,
             documents=[RecordDocumentRead.of(d) for d in r.documents],
         )
@@ -105,3 +107,19 @@ class RecordVerificationRead(BaseModel):
             documents=[DocumentVerificationRead.of(d) for d in v.documents],
             problems=v.problems,
         )
+
+
+class LegalHoldCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    record_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    case_id: uuid.UUID | None = None
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DispositionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=2000)
+    now: datetime | None = Field(default=None, description="clock override (tests, drills)")
