@@ -22,6 +22,9 @@ class Settings(ServiceSettings):
     retention_days: dict[str, int] = Field(
         default_factory=lambda: {"contract": 3650, "minutes": 3650, "evaluation": 1825}
     )
+    # How often the ledger entries appended since the last checkpoint are sealed under a
+    # Merkle root (a `checkpoint` ledger entry); POST /v1/ledger/checkpoints seals them now.
+    checkpoint_interval_s: float = Field(default=3600.0, gt=0)
 
     @field_validator("retention_days")
     @classmethod

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from archive_svc.adapters.archive import S3Archive, StorageUnavailable
 from archive_svc.config import Settings, get_settings
 from archive_svc.domain.model import RetentionSchedule
-from archive_svc.entrypoints import api
+from archive_svc.entrypoints import api, exports_api
 from archive_svc.service_layer import access, handlers
 from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork
 from guakao_shared.runtime import ServiceRuntime
@@ -56,11 +56,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         description="The WORM archive: filed records (S3 Object Lock, COMPLIANCE retention by "
         "record class), the hash-chained ledger, and verification of both.",
-        routers=[api.router],
+        routers=[api.router, exports_api.router],
         domain_errors={
             handlers.RecordNotFound: 404,
             StorageUnavailable: 503,
         },
     )
     app.state.archive = archive
+    exports_api.install(runtime, app)
     return app

@@ -5,6 +5,7 @@ guakao token --sub alice --role applicant --dept it
 guakao migrate                     Alembic upgrade of every built service
 guakao run                         infra up, migrations, services started (Ctrl-C stops)
 guakao schemas export|check        the committed JSON Schemas of the events
+guakao verify PACKAGE              verify an evidence package of the archive, offline
 """
 
 from __future__ import annotations
@@ -107,6 +108,23 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from guakao_shared.evidence import read_manifest, verify_package
+
+    problems = verify_package(args.package)
+    if problems:
+        for problem in problems:
+            print(problem)
+        print(f"FAILED: {len(problems)} problem(s) in {args.package}", file=sys.stderr)
+        return 1
+    manifest = read_manifest(args.package)
+    records = manifest["records"]
+    documents = sum(len(r["documents"]) for r in records)
+    entries = len(manifest["ledger"]["entries"])
+    print(f"OK: {len(records)} records, {documents} documents, {entries} ledger entries verified")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="guakao", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -150,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     schemas = sub.add_parser("schemas", help="event JSON Schema snapshots")
     schemas.add_argument("action", choices=["export", "check"])
     schemas.set_defaults(func=_schemas)
+
+    verify = sub.add_parser(
+        "verify", help="verify an evidence package offline (documents, ledger chain, checkpoints)"
+    )
+    verify.add_argument("package", help="the package's ZIP file")
+    verify.set_defaults(func=_verify)
 
     args = parser.parse_args(argv)
     try:
