@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select, update
 
 from approvals_svc.adapters.orm import delegations, directory_people
-from approvals_svc.adapters.repository import active_delegations, upsert_person
+from approvals_svc.adapters.repository import ConcurrentUpdate, active_delegations, upsert_person
 from approvals_svc.entrypoints.schemas import (
     ApprovalCaseRead,
     DecisionCreate,
@@ -391,6 +391,6 @@ async def sweep_all(app: Any, at: datetime) -> int:
                 count = await handlers.sweep_case(uow, records, case_id, at, SYSTEM)
                 await uow.commit()
                 raised += count
-            except handlers.ConcurrentUpdate:
+            except ConcurrentUpdate:
                 continue  # a decision won the race; the next sweep sees the new state
     return raised

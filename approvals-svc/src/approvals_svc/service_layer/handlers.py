@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from approvals_svc.adapters.repository import ConcurrentUpdate, active_delegations
+from approvals_svc.adapters.repository import active_delegations
 from approvals_svc.domain.model import (
     Action,
     ApprovalCase,
@@ -42,7 +42,6 @@ from guakao_shared.process import PolicyDef, definition, latest_version
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ConcurrentUpdate"]
 
 OUTCOMES: dict[CaseStatus, type[ApprovalDecided]] = {
     CaseStatus.APPROVED: ApprovalGranted,

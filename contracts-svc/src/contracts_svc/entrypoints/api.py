@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from contracts_svc.adapters.library import clause_library
+from contracts_svc.adapters.repository import ConcurrentUpdate
 from contracts_svc.domain.model import Status, diff
 from contracts_svc.entrypoints.schemas import (
     AmendmentCreate,
@@ -399,6 +400,6 @@ async def sweep_all(app: Any, at: Any) -> int:
                     uow, contract_id, at, tuple(runtime.settings.expiry_reminder_days)
                 )
                 await uow.commit()
-            except handlers.ConcurrentUpdate:
+            except ConcurrentUpdate:
                 continue
     return raised

@@ -16,7 +16,6 @@ from typing import Any
 from contracts_svc.adapters.esign import SignatureProvider
 from contracts_svc.adapters.library import clause_library
 from contracts_svc.adapters.render import render
-from contracts_svc.adapters.repository import ConcurrentUpdate
 from contracts_svc.domain.model import (
     Contract,
     ContractWasSigned,
@@ -35,7 +34,6 @@ from guakao_shared.inbox import PermanentError
 from guakao_shared.objectstore import S3DocumentStore
 
 log = logging.getLogger(__name__)
-__all__ = ["ConcurrentUpdate"]
 SYSTEM = ev.Actor(sub="contracts-svc")
 SEE_ALL = (Role.LEGAL, Role.CUSTODIAN, Role.PROCESS_ADMIN, Role.COMPLIANCE_OFFICER, Role.AUDITOR)
 
