@@ -314,7 +314,10 @@ async def sign(
         signer=principal.sub,
         document_sha256=document_sha256,
     )
-    role = sorted(principal.roles)[0] if principal.roles else "signatory"
+    # what the signer signs as: the party's authorised signatory, with the roles they hold
+    role = "authorised signatory" + (
+        f" ({', '.join(sorted(principal.roles))})" if principal.roles else ""
+    )
     c.sign(
         party=party,
         version=version,
