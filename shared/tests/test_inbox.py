@@ -367,3 +367,40 @@ async def test_each_dead_letter_gets_its_own_id() -> None:
 
     first, second = harness.broker.published
     assert first.headers["dlq.id"] != second.headers["dlq.id"]
+
+
+@dataclass
+class FakeMessage:
+    """What on_message needs of a FastStream Kafka message: body, headers, ack and nack."""
+
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    raw_message: Any = None
+    acked: int = 0
+    nacked: int = 0
+
+    async def ack(self) -> None:
+        self.acked += 1
+
+    async def nack(self) -> None:
+        self.nacked += 1
+
+
+async def test_a_handled_message_is_acked_after_its_transaction() -> None:
+    harness = _harness()
+    msg = FakeMessage(_granted())
+    await harness.consumer.on_message(msg)  # type: ignore[arg-type]
+    assert (msg.acked, msg.nacked) == (1, 0)
+
+
+async def test_a_message_that_could_not_be_handled_is_sought_back_never_skipped() -> None:
+    class DownBroker(FakeBroker):
+        async def publish(self, body: bytes, **kw: Any) -> None:
+            raise ConnectionError("kafka is down")
+
+    harness = _harness()
+    harness.consumer._broker = DownBroker()  # type: ignore[assignment]
+    msg = FakeMessage(b"{not json")  # must be dead-lettered, but the dead-letter topic is away
+    with pytest.raises(ConnectionError):
+        await harness.consumer.on_message(msg)  # type: ignore[arg-type]
+    assert (msg.acked, msg.nacked) == (0, 1)

@@ -94,7 +94,14 @@ class InboxConsumer:
         subscriber(self.on_message)
 
     async def on_message(self, msg: KafkaMessage) -> None:
-        outcome = await self.process(msg.body, dict(msg.headers), _origin(msg))
+        try:
+            outcome = await self.process(msg.body, dict(msg.headers), _origin(msg))
+        except BaseException:
+            # Not handled (e.g. the dead-letter publish failed: Kafka is down). Seek back so it
+            # is delivered again: left un-acked, a later message's commit would skip it.
+            await asyncio.sleep(self._backoff)
+            await msg.nack()
+            raise
         EVENTS_CONSUMED.labels(self.service, self.name, outcome).inc()
         await msg.ack()
 
