@@ -14,7 +14,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -42,14 +42,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 class PermanentError(Exception):
     """Raise from a handler when retrying cannot help: the message goes to the dead-letter topic."""
-
-
-class UnitOfWorkLike(Protocol):
-    session: Any
-
-    async def __aenter__(self) -> Any: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
 
 
 Handler = Callable[[Envelope, Any, Any], Awaitable[None]]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 import uuid
@@ -46,12 +45,6 @@ def bearer(sub: str, *roles: str, dept: str | None = "it", **claims: Any) -> dic
     from guakao_shared.auth import issue_dev_token
 
     return {"Authorization": f"Bearer {issue_dev_token(sub, list(roles), dept, **claims)}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # ---- an OTLP/HTTP trace receiver -----------------------------------------------------------------
