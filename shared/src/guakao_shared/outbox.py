@@ -16,15 +16,17 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from guakao_shared.db import OUTBOX_CHANNEL, outbox
+from guakao_shared.db import OUTBOX_CHANNEL, idempotency_keys, inbox, outbox
 from guakao_shared.metrics import OUTBOX_PUBLISHED, OUTBOX_RELAY_ACTIVE
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,19 @@ def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
     )
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long the messaging tables keep rows (days)."""
+
+    outbox_days: float = 7
+    inbox_days: float = 30
+    idempotency_days: float = 7
+
+
 class OutboxRelay:
     # With idempotence on, aiokafka never expires a batch on retriable errors: bound the wait.
     DELIVERY_TIMEOUT_S = 30.0
+    PURGE_EVERY_S = 600.0
 
     def __init__(
         self,
@@ -61,12 +73,15 @@ class OutboxRelay:
         kafka_bootstrap: str,
         poll_interval_s: float = 1.0,
         batch_size: int = 500,
+        retention: Retention | None = None,
     ) -> None:
         self._engine = engine
         self._service = service
         self._bootstrap = kafka_bootstrap
         self._poll_interval = poll_interval_s
         self._batch_size = batch_size
+        self._retention = retention or Retention()
+        self._next_purge = 0.0
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.active = False
@@ -123,6 +138,9 @@ class OutboxRelay:
                 published = await self.publish_batch(producer)
                 if published >= self._batch_size:
                     continue  # more is waiting: keep draining
+                if time.monotonic() >= self._next_purge:
+                    await self.purge()
+                    self._next_purge = time.monotonic() + self.PURGE_EVERY_S
                 if driver.is_closed():
                     raise ConnectionError("lock connection lost")
                 await self._sleep(self._poll_interval)
@@ -137,6 +155,28 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+    async def purge(self) -> dict[str, int]:
+        """Delete published outbox rows, inbox ids and idempotency keys past their retention."""
+        r = self._retention
+        async with self._engine.begin() as conn:
+            counts = {}
+            for name, table, column, keep in (
+                ("outbox", outbox, outbox.c.published_at, r.outbox_days),
+                ("inbox", inbox, inbox.c.received_at, r.inbox_days),
+                (
+                    "idempotency_keys",
+                    idempotency_keys,
+                    idempotency_keys.c.created_at,
+                    r.idempotency_days,
+                ),
+            ):
+                cutoff = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, keep * 86400)
+                result = await conn.execute(delete(table).where(column < cutoff))
+                counts[name] = result.rowcount or 0
+        if any(counts.values()):
+            log.info("purged old messaging rows for %s: %s", self._service, counts)
+        return counts
 
     async def publish_batch(self, producer: AIOKafkaProducer) -> int:
         """Publish up to one batch of unpublished rows in commit order; return how many."""

@@ -26,7 +26,7 @@ from guakao_shared.idempotency import IdempotencyKeyReused
 from guakao_shared.inbox import Handler, InboxConsumer
 from guakao_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from guakao_shared.objectstore import S3DocumentStore
-from guakao_shared.outbox import OutboxRelay
+from guakao_shared.outbox import OutboxRelay, Retention
 from guakao_shared.problems import install_problem_handlers
 from guakao_shared.process import definition
 from guakao_shared.settings import ServiceSettings
@@ -95,6 +95,11 @@ class ServiceRuntime:
             kafka_bootstrap=settings.kafka_bootstrap,
             poll_interval_s=settings.relay_poll_interval_s,
             batch_size=settings.relay_batch_size,
+            retention=Retention(
+                settings.outbox_retention_days,
+                settings.inbox_retention_days,
+                settings.idempotency_retention_days,
+            ),
         )
         self.documents = S3DocumentStore(
             settings.s3_endpoint,

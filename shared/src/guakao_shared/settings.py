@@ -33,6 +33,11 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
     relay_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Housekeeping by the active relay: published outbox rows, inbox ids (the dedupe window;
+    # keep it well beyond the topics' retention) and idempotency keys are purged after these.
+    outbox_retention_days: float = Field(default=7, gt=0, le=365)
+    inbox_retention_days: float = Field(default=30, gt=0, le=3650)
+    idempotency_retention_days: float = Field(default=7, gt=0, le=365)
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0, le=30)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
