@@ -215,3 +215,47 @@ async def test_only_one_relay_is_active_and_a_standby_takes_over(
         standby.stop()
         leader.start()
         leader.wait_ready()
+
+
+async def test_dead_letters_are_listed_and_replayed_to_where_they_came_from(
+    infra: Infra, services: dict[str, ServiceProcess]
+) -> None:
+    from guakao_devtools.testing import bearer
+
+    admin = bearer("ada", "process_admin", dept="pmo")
+    case_id, subject = uuid.uuid4(), uuid.uuid4()
+    body = envelope(
+        "approval.requested", approval_request(subject, policy="no.such.policy"), case_id=case_id
+    )
+    await publish_raw(infra.cfg.kafka_bootstrap, TOPIC, body, key=str(case_id))
+    url = f"{services['approvals'].url}/v1/admin/dead-letters"
+
+    def letters() -> list[dict]:
+        response = httpx.get(url, headers=admin, params={"limit": 1000}, timeout=30)
+        assert response.status_code == 200, response.text
+        return [d for d in response.json() if str(subject) in d["body_preview"]]
+
+    async def parked() -> list[dict]:
+        return letters()
+
+    [letter] = await eventually(parked, what="the dead letter to be listed")
+    assert "no approval policy 'no.such.policy'" in letter["error"]
+    assert (
+        letter["origin"]["topic"] == TOPIC and letter["consumer"] == "approvals.approval-requests"
+    )
+    assert httpx.get(url, headers=bearer("eve", "applicant")).status_code == 403
+
+    replayed = httpx.post(f"{url}/{letter['id']}/replay", headers=admin, timeout=30)
+    assert replayed.status_code == 202, replayed.text
+    again = await read_topic(
+        infra.cfg.kafka_bootstrap,
+        TOPIC,
+        match=lambda r: dict(r.headers).get("dlq.replayed-from") == letter["id"].encode(),
+    )
+    assert again.value == body and again.key == str(case_id).encode()
+
+    async def parked_twice() -> bool:  # the cause is not fixed, so it fails and parks again
+        found = letters()
+        return len(found) == 2 and found[-1]["replayed_from"] == letter["id"]
+
+    await eventually(parked_twice, what="the replayed message to be dead-lettered again")

@@ -175,7 +175,8 @@ class InboxConsumer:
         *,
         attempts: int = 1,
     ) -> None:
-        dl_headers = {k: v for k, v in headers.items() if k in {"traceparent", "tracestate"}}
+        kept = {"traceparent", "tracestate", "dlq.replayed-from", "dlq.replayed-by"}
+        dl_headers = {k: v for k, v in headers.items() if k in kept}  # trace and provenance
         dl_headers.update(
             {
                 "dlq.error": error[:2000],

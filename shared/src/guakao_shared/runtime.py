@@ -12,22 +12,23 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Query, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from guakao_shared.auth import JwtVerifier
+from guakao_shared.auth import CurrentUser, JwtVerifier, Role, require_role
 from guakao_shared.db import make_engine, make_session_factory
+from guakao_shared.deadletters import read_dead_letters
 from guakao_shared.idempotency import IdempotencyKeyReused
 from guakao_shared.inbox import Handler, InboxConsumer
 from guakao_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from guakao_shared.objectstore import S3DocumentStore
 from guakao_shared.outbox import OutboxRelay, Retention
-from guakao_shared.problems import install_problem_handlers
+from guakao_shared.problems import ProblemError, install_problem_handlers
 from guakao_shared.process import definition
 from guakao_shared.settings import ServiceSettings
 from guakao_shared.telemetry import (
@@ -36,6 +37,7 @@ from guakao_shared.telemetry import (
     setup_telemetry,
     shutdown_telemetry,
 )
+from guakao_shared.topology import dead_letter_topic
 from guakao_shared.uow import SqlAlchemyUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -216,6 +218,47 @@ class ServiceRuntime:
             ok = checks["database"] == "ok" and checks["kafka"] == "ok"
             response.status_code = 200 if ok else 503
             return {"status": "ok" if ok else "not ready", "checks": checks}
+
+        @app.get(
+            "/v1/admin/dead-letters",
+            tags=["ops"],
+            summary="Messages this service's consumers could not process",
+        )
+        async def dead_letters(
+            user: CurrentUser,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        ) -> list[dict[str, Any]]:
+            require_role(user, Role.PROCESS_ADMIN, action="reading dead letters")
+            found = await read_dead_letters(
+                self.settings.kafka_bootstrap, dead_letter_topic(self.service), limit=limit
+            )
+            return [d.view() for d in found]
+
+        @app.post(
+            "/v1/admin/dead-letters/{dlq_id}/replay",
+            tags=["ops"],
+            status_code=202,
+            summary="Send a dead letter back to the topic it came from",
+        )
+        async def replay(dlq_id: str, user: CurrentUser) -> dict[str, Any]:
+            require_role(user, Role.PROCESS_ADMIN, action="replaying dead letters")
+            found = await read_dead_letters(
+                self.settings.kafka_bootstrap, dead_letter_topic(self.service), limit=100_000
+            )
+            letter = next((d for d in reversed(found) if d.id == dlq_id), None)
+            if letter is None or not letter.origin_topic:
+                raise ProblemError(404, "Not found", f"no dead letter {dlq_id} to replay")
+            keep = {k: v for k, v in letter.headers.items() if not k.startswith("dlq.")}
+            await self.broker.publish(
+                letter.body,
+                topic=letter.origin_topic,
+                key=letter.origin_key.encode() if letter.origin_key else None,
+                headers={**keep, "dlq.replayed-from": dlq_id, "dlq.replayed-by": user.sub},
+            )
+            log.warning(
+                "dead letter %s replayed to %s by %s", dlq_id, letter.origin_topic, user.sub
+            )
+            return {"replayed": dlq_id, "to": letter.origin_topic}
 
         @app.get("/metrics", tags=["ops"], include_in_schema=False)
         async def metrics() -> Response:
