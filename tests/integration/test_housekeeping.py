@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 from sqlalchemy import text
 
 from guakao_devtools.infra import Infra
-from guakao_devtools.services import migrate
+from guakao_devtools.services import SERVICE_DIRS
+from guakao_devtools.testing import query
 from guakao_shared.db import make_engine
 from guakao_shared.outbox import OutboxRelay, Retention
 
@@ -15,10 +19,26 @@ from guakao_shared.outbox import OutboxRelay, Retention
 async def test_old_published_outbox_rows_inbox_ids_and_idempotency_keys_are_purged(
     infra: Infra,
 ) -> None:
-    migrate(infra, "applications")
-    engine = make_engine(
-        infra.cfg.database_url("applications").replace("postgresql://", "postgresql+asyncpg://")
+    # A scratch database with the applications schema: a pending row here must never reach the
+    # live applications relay (its topic does not exist; it would stall that relay).
+    await query(infra, "postgres", "DROP DATABASE IF EXISTS housekeeping WITH (FORCE)")
+    await query(infra, "postgres", "CREATE DATABASE housekeeping")
+    url = infra.cfg.database_url("housekeeping")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alembic",
+            "-c",
+            str(SERVICE_DIRS["applications"] / "alembic.ini"),
+            "upgrade",
+            "head",
+        ],
+        env={**os.environ, "APPLICATIONS_DATABASE_URL": url},
+        check=True,
+        capture_output=True,
     )
+    engine = make_engine(url.replace("postgresql://", "postgresql+asyncpg://"))
     old, new, pending = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     old_in, new_in = uuid.uuid4(), uuid.uuid4()
     try:
