@@ -29,6 +29,8 @@ TEST_PORTS = {
     "minio_console_port": 29001,
 }
 SERVICE_PORTS = {"applications": 28001, "approvals": 28002, "contracts": 28003, "archive": 28005}
+# Two suites on one machine (a developer and a reviewer) each set their own offset.
+PORT_OFFSET = int(os.environ.get("GUAKAO_TEST_PORT_OFFSET", "0"))
 
 
 def _progress(message: str) -> None:
@@ -38,7 +40,10 @@ def _progress(message: str) -> None:
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
     data = Path(tempfile.mkdtemp(prefix="guakao-test-"))
-    ports = {k: int(os.environ.get(f"GUAKAO_TEST_{k.upper()}", v)) for k, v in TEST_PORTS.items()}
+    ports = {
+        k: int(os.environ.get(f"GUAKAO_TEST_{k.upper()}", v + PORT_OFFSET))
+        for k, v in TEST_PORTS.items()
+    }
     stack = Infra(InfraConfig(data_dir=data, **ports))  # type: ignore[arg-type]
     try:
         stack.up(_progress)
@@ -80,7 +85,7 @@ def services(
             env["APPLICATIONS_MAX_UPLOAD_BYTES"] = str(64 * 1024)
         if name in ("approvals", "contracts", "archive"):
             env[f"{prefix}_ALLOW_CLOCK_OVERRIDE"] = "true"  # sweeps "as of" a later time
-        procs[name] = ServiceProcess(name, port, env, logs / f"{name}.log")
+        procs[name] = ServiceProcess(name, port + PORT_OFFSET, env, logs / f"{name}.log")
     for proc in procs.values():
         proc.start()
     try:

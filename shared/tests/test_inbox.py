@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from guakao_shared.events import Actor, ApprovalGranted, Envelope, EventData
-from guakao_shared.inbox import InboxConsumer, PermanentError
+from guakao_shared.inbox import InboxConsumer
+from guakao_shared.refusals import PermanentError
 
 SERVICE = "applications"
 CONSUMER = "approval-outcomes"

@@ -8,6 +8,7 @@ import uuid
 
 import httpx
 
+from conftest import PORT_OFFSET
 from guakao_devtools.infra import Infra
 from guakao_devtools.services import ServiceProcess
 from guakao_devtools.testing import (
@@ -190,7 +191,7 @@ async def test_only_one_relay_is_active_and_a_standby_takes_over(
     infra: Infra, services: dict[str, ServiceProcess], tmp_path
 ) -> None:
     leader = services["applications"]
-    standby = ServiceProcess("applications", 28011, leader.env, tmp_path / "standby.log")
+    standby = ServiceProcess("applications", 28011 + PORT_OFFSET, leader.env, tmp_path / "standby.log")
     standby.start()
     try:
         standby.wait_ready()

@@ -1,5 +1,6 @@
-"""Authentication and roles: RS256 bearer JWTs verified against the identity provider's JWKS
-(issuer, audience and expiry checked, algorithm pinned). A token grants its roles and no more.
+"""Authentication, the FastAPI side of `guakao_shared.identity`: RS256 bearer JWTs verified
+against the identity provider's JWKS (issuer, audience and expiry checked, algorithm pinned).
+A token grants its roles and no more.
 """
 
 from __future__ import annotations
@@ -7,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,38 +16,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from guakao_shared.devkeys import DEV_ISSUER, DEV_KID, dev_private_key_pem
-from guakao_shared.events import Actor
+from guakao_shared.identity import Principal, Role
 from guakao_shared.problems import ProblemError
-
-
-class Role(StrEnum):
-    APPLICANT = "applicant"
-    DEPT_HEAD = "dept_head"
-    REVIEWER = "reviewer"
-    COMMITTEE_MEMBER = "committee_member"
-    TECH_LEAD = "tech_lead"
-    FINANCE = "finance"
-    LEGAL = "legal"
-    PROJECT_MANAGER = "project_manager"
-    CUSTODIAN = "custodian"
-    COMPLIANCE_OFFICER = "compliance_officer"
-    AUDITOR = "auditor"
-    PROCESS_ADMIN = "process_admin"
-
-
-@dataclass(frozen=True)
-class Principal:
-    sub: str
-    department: str | None
-    roles: frozenset[str]
-    name: str | None = None
-    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def has_any(self, *roles: Role) -> bool:
-        return any(r.value in self.roles for r in roles)
-
-    def as_actor(self) -> Actor:
-        return Actor(sub=self.sub, department=self.department, roles=sorted(self.roles))
 
 
 class JwksCache:
@@ -165,18 +134,6 @@ async def current_principal(
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
-
-
-def require_role(principal: Principal, *roles: Role, action: str) -> None:
-    """Refuse with 403 unless the principal holds one of `roles`."""
-    if not principal.has_any(*roles):
-        wanted = ", ".join(r.value for r in roles)
-        raise ProblemError(
-            403,
-            "Forbidden",
-            f"{action} requires one of the roles: {wanted}",
-            required_roles=[r.value for r in roles],
-        )
 
 
 def issue_dev_token(

@@ -14,6 +14,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from guakao_shared.identity import Principal
+
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
@@ -26,6 +28,10 @@ class Actor(BaseModel):
     sub: NonEmpty
     department: str | None = None
     roles: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, principal: Principal) -> Actor:
+        return cls(sub=principal.sub, department=principal.department, roles=sorted(principal.roles))
 
 
 class DocumentRef(BaseModel):

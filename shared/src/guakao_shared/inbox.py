@@ -14,7 +14,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from guakao_shared.db import inbox
 from guakao_shared.events import Envelope, EventData
 from guakao_shared.metrics import EVENTS_CONSUMED
+from guakao_shared.refusals import PermanentError
 from guakao_shared.telemetry import set_business_attributes
 from guakao_shared.topology import dead_letter_topic
 from guakao_shared.uow import SqlAlchemyUnitOfWork
@@ -40,11 +41,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class PermanentError(Exception):
-    """Raise from a handler when retrying cannot help: the message goes to the dead-letter topic."""
-
-
-Handler = Callable[[Envelope, Any, Any], Awaitable[None]]
+U = TypeVar("U", bound=SqlAlchemyUnitOfWork)
+E = TypeVar("E", bound=EventData)
+Handler = Callable[[Envelope, E, U], Awaitable[None]]
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -53,26 +52,33 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT_ERRORS)
 
 
-class InboxConsumer:
-    """Dispatches envelopes by type to handlers `(envelope, payload, uow)`; ignores the rest."""
+class InboxConsumer(Generic[U]):
+    """Dispatches envelopes by event class to handlers `(envelope, payload, uow)`; ignores the
+    rest. Register with `consumer.on(ApprovalGranted, handler)`: mypy checks the payload type."""
 
     def __init__(
         self,
         *,
         service: str,
         name: str,
-        uow_factory: Callable[[], SqlAlchemyUnitOfWork],
-        handlers: Mapping[str, Handler],
+        uow_factory: Callable[[], U],
         broker: KafkaBroker,
         max_attempts: int = 3,
         retry_backoff_s: float = 0.2,
     ) -> None:
         self.service, self.name = service, name
         self._uow_factory = uow_factory
-        self._handlers = dict(handlers)
+        self._handlers: dict[str, Handler[Any, U]] = {}
         self._broker = broker
         self._max_attempts = max_attempts
         self._backoff = retry_backoff_s
+
+    def on(self, event: type[E], handler: Handler[E, U]) -> InboxConsumer[U]:
+        """Handle every `event` (by its event type) with `handler`."""
+        if event.event_type in self._handlers:
+            raise ValueError(f"{self.name}: {event.event_type} already has a handler")
+        self._handlers[event.event_type] = handler
+        return self
 
     def subscribe(self, *topics: str) -> None:
         """Register on the broker: one consumer group per (service, consumer), manual commits."""
@@ -150,7 +156,9 @@ class InboxConsumer:
                     return "dead_lettered"
                 await asyncio.sleep(self._backoff * 2 ** (failures - 1))
 
-    async def _apply(self, envelope: Envelope, payload: EventData, handler: Handler) -> str:
+    async def _apply(
+        self, envelope: Envelope, payload: EventData, handler: Handler[Any, U]
+    ) -> str:
         async with self._uow_factory() as uow:
             claimed = await uow.session.execute(
                 insert(inbox)

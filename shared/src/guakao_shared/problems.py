@@ -107,7 +107,7 @@ def install_problem_handlers(app: FastAPI, domain_errors: Mapping[type[Exception
             return problem_response(
                 request,
                 status,
-                type(exc).__name__,
+                getattr(exc, "problem_title", type(exc).__name__),
                 str(exc),
                 **getattr(exc, "problem_extra", {}),
             )

@@ -1,7 +1,9 @@
 """The composition root every service shares: one call builds the FastAPI app with its
 lifespan (database engine, Kafka broker with tracing, outbox relay, JWT verifier, object store),
-health and readiness probes, Prometheus metrics and problem+json errors. Services add only
-their routers, consumers and domain error mapping.
+the command bus on the service's unit of work, the clock, health and readiness probes,
+Prometheus metrics and problem+json errors. Services add only their unit of work, routers,
+consumers (`runtime.consumer(...).on(Event, handler)`), periodic jobs (`runtime.every`) and
+domain error mapping.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, FastAPI, Query, Response
 from faststream.kafka import KafkaBroker
@@ -20,16 +23,20 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from guakao_shared.auth import CurrentUser, JwtVerifier, Role, require_role
+from guakao_shared.auth import CurrentUser, JwtVerifier
+from guakao_shared.clock import Clock
+from guakao_shared.commands import CommandBus
 from guakao_shared.db import make_engine, make_session_factory
 from guakao_shared.deadletters import read_dead_letters
 from guakao_shared.idempotency import IdempotencyKeyReused
-from guakao_shared.inbox import Handler, InboxConsumer
+from guakao_shared.identity import Role, require_role
+from guakao_shared.inbox import InboxConsumer
 from guakao_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from guakao_shared.objectstore import S3DocumentStore
 from guakao_shared.outbox import OutboxRelay, Retention
 from guakao_shared.problems import ProblemError, install_problem_handlers
 from guakao_shared.process import definition
+from guakao_shared.refusals import STATUS_OF
 from guakao_shared.settings import ServiceSettings
 from guakao_shared.telemetry import (
     instrument_app,
@@ -41,6 +48,9 @@ from guakao_shared.topology import dead_letter_topic
 from guakao_shared.uow import SqlAlchemyUnitOfWork
 
 log = logging.getLogger(__name__)
+
+U = TypeVar("U", bound=SqlAlchemyUnitOfWork)
+PeriodicJob = Callable[[datetime], Coroutine[Any, Any, object]]
 
 
 class HttpMetricsMiddleware:
@@ -72,10 +82,18 @@ class HttpMetricsMiddleware:
             )
 
 
-class ServiceRuntime:
-    """Everything one service process holds. Build it, register consumers, then `create_app()`."""
+class ServiceRuntime(Generic[U]):
+    """Everything one service process holds. Build it, register consumers and periodic jobs,
+    then `create_app()`. `unit_of_work` builds the service's unit of work from the runtime (its
+    session factory and the adapters it needs): the bus, consumers and jobs all use it."""
 
-    def __init__(self, service: str, settings: ServiceSettings) -> None:
+    def __init__(
+        self,
+        service: str,
+        settings: ServiceSettings,
+        *,
+        unit_of_work: Callable[[ServiceRuntime[U]], U],
+    ) -> None:
         self.service = service
         self.settings = settings
         self.tracer_provider = setup_telemetry(service, log_level=settings.log_level)
@@ -113,30 +131,47 @@ class ServiceRuntime:
         self.verifier = JwtVerifier(
             settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
-        self.consumers: list[InboxConsumer] = []
+        self.clock = Clock(
+            allow_override=settings.allow_clock_override,
+            setting=f"{settings.model_config.get('env_prefix', '')}ALLOW_CLOCK_OVERRIDE",
+        )
+        self._make_uow = unit_of_work
+        self.bus: CommandBus[U] = CommandBus(self.unit_of_work)
+        self.consumers: list[InboxConsumer[U]] = []
         self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._broker_started = asyncio.Event()
 
-    def add_consumer(
-        self,
-        name: str,
-        *,
-        topic: str | Sequence[str],
-        uow_factory: Callable[[], SqlAlchemyUnitOfWork],
-        handlers: Mapping[str, Handler],
-    ) -> InboxConsumer:
+    def unit_of_work(self) -> U:
+        return self._make_uow(self)
+
+    def consumer(self, name: str, *, topics: Sequence[str]) -> InboxConsumer[U]:
+        """An idempotent consumer group `<service>.<name>` on `topics`; add handlers with `.on`."""
         consumer = InboxConsumer(
             service=self.service,
             name=name,
-            uow_factory=uow_factory,
-            handlers=handlers,
+            uow_factory=self.unit_of_work,
             broker=self.broker,
             max_attempts=self.settings.consumer_max_attempts,
             retry_backoff_s=self.settings.consumer_retry_backoff_s,
         )
-        consumer.subscribe(*([topic] if isinstance(topic, str) else topic))
+        consumer.subscribe(*topics)
         self.consumers.append(consumer)
         return consumer
+
+    def every(self, interval_s: float, job: PeriodicJob, *, name: str) -> None:
+        """Run `job(now)` every `interval_s` seconds while the process runs. A failed run is
+        logged and the next one happens on time; the job itself must be safe to run twice."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval_s)
+                try:
+                    await job(self.clock.now())
+                except Exception:
+                    log.exception("periodic job %s failed; retrying at the next interval", name)
+
+        loop.__name__ = name
+        self.background.append(loop)
 
     async def _start_broker(self) -> None:
         """Kafka may be down when we start: keep trying in the background, never crash."""
@@ -191,7 +226,7 @@ class ServiceRuntime:
         title: str,
         version: str,
         routers: Sequence[APIRouter],
-        domain_errors: Mapping[type[Exception], int],
+        domain_errors: Mapping[type[Exception], int] | None = None,
         description: str = "",
     ) -> FastAPI:
         app = FastAPI(
@@ -204,7 +239,9 @@ class ServiceRuntime:
         )
         app.state.runtime = self
         app.state.jwt_verifier = self.verifier
-        install_problem_handlers(app, {IdempotencyKeyReused: 422, **domain_errors})
+        install_problem_handlers(
+            app, {IdempotencyKeyReused: 422, **STATUS_OF, **(domain_errors or {})}
+        )
         for router in routers:
             app.include_router(router)
 

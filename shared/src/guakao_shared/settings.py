@@ -41,6 +41,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0, le=30)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Tests and drills may act "as of" another time (sweeps, deadlines); never in production.
+    allow_clock_override: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -62,6 +64,8 @@ class ServiceSettings(BaseSettings):
                 problems.append("s3_secret_key is the development secret")
             if self.jwks_url.startswith("file:") or self.jwt_issuer == DEV_ISSUER:
                 problems.append("jwks_url/jwt_issuer point at the development signing key")
+            if self.allow_clock_override:
+                problems.append("allow_clock_override is for tests and drills only")
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self

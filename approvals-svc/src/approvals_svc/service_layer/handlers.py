@@ -36,7 +36,7 @@ from guakao_shared.events import (
     ApprovalWithdrawn,
     Envelope,
 )
-from guakao_shared.inbox import PermanentError
+from guakao_shared.refusals import PermanentError
 from guakao_shared.objectstore import S3DocumentStore
 from guakao_shared.process import PolicyDef, definition, latest_version
 

@@ -30,7 +30,7 @@ from contracts_svc.domain.model import (
 from contracts_svc.service_layer.unit_of_work import ContractsUnitOfWork
 from guakao_shared import events as ev
 from guakao_shared.auth import Principal, Role
-from guakao_shared.inbox import PermanentError
+from guakao_shared.refusals import PermanentError
 from guakao_shared.objectstore import S3DocumentStore
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from guakao_shared.auth import Role
+from guakao_shared.identity import Role
 
 DEFINITIONS_DIR = Path(__file__).parent
 ApprovalMode = Literal["any", "all", "quorum", "weighted"]

@@ -44,7 +44,7 @@ from guakao_shared.events import (
     PlanSnapshot,
 )
 from guakao_shared.events import Money as MoneyEvent
-from guakao_shared.inbox import PermanentError
+from guakao_shared.refusals import PermanentError
 from guakao_shared.process import definition, latest_version
 
 log = logging.getLogger(__name__)
