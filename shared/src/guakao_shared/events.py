@@ -150,6 +150,9 @@ class PlanApproved(EventData):
     process_version: Annotated[int, Field(ge=1)]
     plan: PlanSnapshot
     minutes: DocumentRef | None = None
+    # The plan's budget summed once, by its owner, in Decimal: the contract's value. None only
+    # from producers older than this field (readers then fall back to `requested_funds`).
+    budget_total: Money | None = None
 
 
 # ---- approvals ---------------------------------------------------------------------------

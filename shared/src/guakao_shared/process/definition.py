@@ -125,6 +125,7 @@ class ProcessDefinition(_Model):
     effective_from: date
     owner: str
     document_types: dict[str, str]
+    mandatory_clauses: Annotated[dict[str, str], Field(min_length=1)]
     policies: dict[str, PolicyDef]
     stages: Annotated[tuple[StageDef, ...], Field(min_length=1)]
 
@@ -159,6 +160,14 @@ class ProcessDefinition(_Model):
                     if step.id == step_id:
                         return step
         raise KeyError(f"{stage_id}.{step_id}")
+
+    def approval_policy(self, stage_id: str, step_id: str) -> str:
+        """The name of the approval policy a step runs: every service asks here, by stage and
+        step, instead of naming a policy in code."""
+        policy = self.step(stage_id, step_id).approval_policy
+        if policy is None:
+            raise KeyError(f"step {stage_id}.{step_id} has no approval policy")
+        return policy
 
     def policy(self, name: str) -> PolicyDef:
         try:

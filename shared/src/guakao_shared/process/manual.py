@@ -142,4 +142,14 @@ def render_manual(defn: ProcessDefinition) -> str:
         "|---|---|",
     ]
     out += [f"| `{k}` | {v} |" for k, v in defn.document_types.items()]
+    out += [
+        "",
+        "## Mandatory contract clauses",
+        "",
+        "Every contract holds one of each; the plan proposes a term for each (stage 2).",
+        "",
+        "| clause | meaning |",
+        "|---|---|",
+    ]
+    out += [f"| `{k}` | {v} |" for k, v in defn.mandatory_clauses.items()]
     return "\n".join(out) + "\n"
