@@ -17,9 +17,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from guakao_shared.auth import JwtVerifier, Principal, Role, issue_dev_token, require_role
+from guakao_shared.auth import JwtVerifier, issue_dev_token
 from guakao_shared.devkeys import DEV_ISSUER, DEV_KID, dev_jwks_url, dev_private_key_pem
+from guakao_shared.identity import Principal, Role, require_role
 from guakao_shared.problems import ProblemError
+from guakao_shared.refusals import STATUS_OF, NotPermitted
 
 AUDIENCE = "guakao"
 
@@ -229,12 +231,12 @@ def _principal(*roles: str) -> Principal:
 def test_acting_without_a_required_role_is_forbidden(
     held: tuple[str, ...], required: tuple[Role, ...]
 ) -> None:
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(NotPermitted) as refused:
         require_role(_principal(*held), *required, action="deciding an approval")
 
-    assert refused.value.status == 403
-    assert refused.value.extra["required_roles"] == [r.value for r in required]
-    assert "deciding an approval requires one of the roles" in refused.value.detail
+    assert STATUS_OF[NotPermitted] == 403
+    assert refused.value.problem_extra["required_roles"] == [r.value for r in required]
+    assert "deciding an approval requires one of the roles" in str(refused.value)
 
 
 @pytest.mark.parametrize(

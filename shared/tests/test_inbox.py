@@ -124,11 +124,10 @@ def _harness(handler: RecordingHandler | None = None, max_attempts: int = 3) -> 
         service=SERVICE,
         name=CONSUMER,
         uow_factory=lambda: FakeUnitOfWork(table),  # type: ignore[arg-type,return-value]
-        handlers={"approval.granted": handler},
         broker=broker,  # type: ignore[arg-type]
         max_attempts=max_attempts,
         retry_backoff_s=0,
-    )
+    ).on(ApprovalGranted, handler)
     return Harness(consumer, broker, handler, table)
 
 

@@ -191,7 +191,9 @@ async def test_only_one_relay_is_active_and_a_standby_takes_over(
     infra: Infra, services: dict[str, ServiceProcess], tmp_path
 ) -> None:
     leader = services["applications"]
-    standby = ServiceProcess("applications", 28011 + PORT_OFFSET, leader.env, tmp_path / "standby.log")
+    standby = ServiceProcess(
+        "applications", 28011 + PORT_OFFSET, leader.env, tmp_path / "standby.log"
+    )
     standby.start()
     try:
         standby.wait_ready()

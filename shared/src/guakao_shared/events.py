@@ -31,7 +31,9 @@ class Actor(BaseModel):
 
     @classmethod
     def of(cls, principal: Principal) -> Actor:
-        return cls(sub=principal.sub, department=principal.department, roles=sorted(principal.roles))
+        return cls(
+            sub=principal.sub, department=principal.department, roles=sorted(principal.roles)
+        )
 
 
 class DocumentRef(BaseModel):

@@ -156,9 +156,7 @@ class InboxConsumer(Generic[U]):
                     return "dead_lettered"
                 await asyncio.sleep(self._backoff * 2 ** (failures - 1))
 
-    async def _apply(
-        self, envelope: Envelope, payload: EventData, handler: Handler[Any, U]
-    ) -> str:
+    async def _apply(self, envelope: Envelope, payload: EventData, handler: Handler[Any, U]) -> str:
         async with self._uow_factory() as uow:
             claimed = await uow.session.execute(
                 insert(inbox)

@@ -49,4 +49,9 @@ class PermanentError(Exception):
     """Raise from an event handler when retrying cannot help: the message is dead-lettered."""
 
 
-STATUS_OF: dict[type[Exception], int] = {NotFound: 404, NotPermitted: 403, Conflict: 409, Invalid: 422}
+STATUS_OF: dict[type[Exception], int] = {
+    NotFound: 404,
+    NotPermitted: 403,
+    Conflict: 409,
+    Invalid: 422,
+}
