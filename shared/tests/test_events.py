@@ -37,6 +37,7 @@ from guakao_shared.events import (
     PlanSnapshot,
     RecordFiled,
     RecordFilingFailed,
+    RiskRegistered,
     SignatureRecord,
 )
 
@@ -216,6 +217,16 @@ SAMPLES: dict[tuple[str, int], EventData] = {
         subject_id=CASE_ID,
         step="necessity review",
         escalated_to_role="process_admin",
+    ),
+    ("risk.registered", 1): RiskRegistered(
+        risk_id=uuid.uuid4(),
+        title="Key supplier may miss the integration milestone",
+        likelihood=3,
+        impact=4,
+        score=12,
+        level="HIGH",
+        owner="pm1",
+        raised_at=datetime(2027, 2, 1, tzinfo=UTC),
     ),
 }
 

@@ -369,6 +369,25 @@ class RecordFilingFailed(EventData):
     retryable: bool
 
 
+# ---- monitoring ----------------------------------------------------------------------------
+
+
+class RiskRegistered(EventData):
+    """A risk entered in a case's risk register (stage 5), with its rating."""
+
+    event_type: ClassVar[str] = "risk.registered"
+    schema_version: ClassVar[int] = 1
+
+    risk_id: uuid.UUID
+    title: NonEmpty
+    likelihood: Annotated[int, Field(ge=1, le=5)]
+    impact: Annotated[int, Field(ge=1, le=5)]
+    score: Annotated[int, Field(ge=1, le=25)]
+    level: Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+    owner: NonEmpty
+    raised_at: datetime
+
+
 EVENT_TYPES: dict[tuple[str, int], type[EventData]] = {
     (model.event_type, model.schema_version): model
     for model in (
@@ -387,5 +406,6 @@ EVENT_TYPES: dict[tuple[str, int], type[EventData]] = {
         ContractExpiring,
         RecordFiled,
         RecordFilingFailed,
+        RiskRegistered,
     )
 }
