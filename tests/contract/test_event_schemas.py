@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 
 from guakao_devtools.schemas import SCHEMA_DIR, compatibility_problems, current_schemas, diff
 
@@ -14,8 +15,9 @@ def test_every_event_model_has_an_up_to_date_compatible_snapshot() -> None:
     assert stale == [], "run `guakao schemas export` and commit shared/schemas/"
 
 
-def submitted() -> dict:
-    return json.loads((SCHEMA_DIR / "application.submitted.v1.json").read_text())
+def submitted() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((SCHEMA_DIR / "application.submitted.v1.json").read_text())
+    return schema
 
 
 def test_adding_an_optional_field_is_compatible() -> None:

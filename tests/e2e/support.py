@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -13,6 +14,10 @@ APPLICANT = bearer("alice", "applicant", dept="it")
 # The head of the applicant's department does the necessity review (process definition v1).
 REVIEWER = bearer("rita", "dept_head", dept="it")
 ADMIN = bearer("ada", "process_admin", dept="pmo")
+
+# The types of the session fixtures `draft` (tests/e2e/conftest.py) and `auth` (root conftest).
+Draft = Callable[..., dict[str, Any]]
+Bearer = Callable[..., dict[str, str]]
 
 # The organisation the approval engine routes to (its directory).
 ORG = {

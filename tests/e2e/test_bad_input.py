@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import jwt
@@ -11,7 +12,7 @@ import pytest
 from guakao_devtools.infra import Infra
 from guakao_devtools.testing import bearer, query
 from guakao_shared.devkeys import dev_private_key_pem
-from tests.e2e.support import APPLICANT, application_body
+from tests.e2e.support import APPLICANT, Draft, application_body
 
 PROBLEM = "application/problem+json"
 
@@ -20,7 +21,7 @@ async def count(infra: Infra, table: str) -> int:
     return int((await query(infra, "applications", f"SELECT count(*) AS n FROM {table}"))[0]["n"])
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict:
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM)
     body = response.json()
@@ -68,7 +69,7 @@ async def test_unknown_fields_and_reversed_dates_are_refused(applications: httpx
 
 
 async def test_an_oversized_upload_is_refused_and_nothing_is_stored(
-    applications: httpx.Client, draft, infra: Infra
+    applications: httpx.Client, draft: Draft, infra: Infra
 ) -> None:
     app = draft(materials=False)
     big = b"x" * (64 * 1024 + 1)  # the test services run with a 64 KiB limit
@@ -94,7 +95,9 @@ async def test_an_oversized_upload_is_refused_and_nothing_is_stored(
     )
 
 
-async def test_an_unsupported_content_type_is_refused(applications: httpx.Client, draft) -> None:
+async def test_an_unsupported_content_type_is_refused(
+    applications: httpx.Client, draft: Draft
+) -> None:
     app = draft()
     problem = assert_problem(
         applications.post(
@@ -153,7 +156,7 @@ async def test_a_bad_token_is_refused_with_401(
 
 
 async def test_the_wrong_role_is_refused_with_403_naming_the_required_role(
-    applications: httpx.Client, approvals: httpx.Client, draft, infra: Infra
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft, infra: Infra
 ) -> None:
     before = await count(infra, "applications")
     problem = assert_problem(
@@ -178,7 +181,7 @@ async def test_the_wrong_role_is_refused_with_403_naming_the_required_role(
 
 
 async def test_cases_of_another_department_are_not_visible(
-    applications: httpx.Client, draft
+    applications: httpx.Client, draft: Draft
 ) -> None:
     app = draft()
     assert_problem(
@@ -190,7 +193,7 @@ async def test_cases_of_another_department_are_not_visible(
 
 
 async def test_an_illegal_transition_is_a_409_that_says_what_is_allowed(
-    applications: httpx.Client, draft
+    applications: httpx.Client, draft: Draft
 ) -> None:
     app = draft()
     assert (

@@ -13,6 +13,7 @@ import httpx
 
 from guakao_devtools.demo import Demo
 from guakao_devtools.infra import Infra
+from guakao_devtools.services import ServiceProcess
 from guakao_devtools.testing import bearer, eventually, read_topic
 
 LEGAL = bearer("leo", "legal", dept="legal")
@@ -45,7 +46,10 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 
 async def test_a_contract_goes_from_the_approved_plan_to_signed(
-    services, contracts: httpx.Client, approvals: httpx.Client, infra: Infra
+    services: dict[str, ServiceProcess],
+    contracts: httpx.Client,
+    approvals: httpx.Client,
+    infra: Infra,
 ) -> None:
     application_id = await approved_plan(services)
     contract = await drafted(contracts, application_id)
@@ -197,17 +201,17 @@ async def test_a_contract_goes_from_the_approved_plan_to_signed(
     )
     event = json.loads(record.value)["data"]
     assert event["custodian"] == "carl" and len(event["obligations"]) == 3
-    filed = {d["document_type"]: d for d in event["documents"]}
+    documents = {d["document_type"]: d for d in event["documents"]}
     stored = (
         infra.minio.client()
         .get_object(
-            filed["signed_contract"]["bucket"],
-            filed["signed_contract"]["key"],
-            version_id=filed["signed_contract"]["version_id"],
+            documents["signed_contract"]["bucket"],
+            documents["signed_contract"]["key"],
+            version_id=documents["signed_contract"]["version_id"],
         )
         .read()
     )
-    assert hashlib.sha256(stored).hexdigest() == sha == filed["signed_contract"]["sha256"]
+    assert hashlib.sha256(stored).hexdigest() == sha == documents["signed_contract"]["sha256"]
 
     # The archive files it (WORM) and answers; the contract shows FILED with the record id.
     async def filed() -> dict[str, Any] | None:
@@ -294,7 +298,7 @@ async def test_a_contract_goes_from_the_approved_plan_to_signed(
 
 
 async def test_a_missing_mandatory_clause_is_refused_by_name_and_nothing_changes(
-    services, contracts: httpx.Client
+    services: dict[str, ServiceProcess], contracts: httpx.Client
 ) -> None:
     application_id = await approved_plan(services)
     cid = (await drafted(contracts, application_id))["id"]

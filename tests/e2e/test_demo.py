@@ -7,11 +7,12 @@ import asyncio
 import httpx
 
 from guakao_devtools.demo import Demo
+from guakao_devtools.services import ServiceProcess
 from tests.e2e.support import APPLICANT
 
 
 async def test_the_demo_drives_a_case_to_an_approved_plan(
-    services, applications: httpx.Client
+    services: dict[str, ServiceProcess], applications: httpx.Client
 ) -> None:
     lines: list[str] = []
     demo = Demo(

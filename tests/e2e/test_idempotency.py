@@ -8,8 +8,9 @@ import uuid
 import httpx
 
 from guakao_devtools.infra import Infra
+from guakao_devtools.services import ServiceProcess
 from guakao_devtools.testing import bearer, query
-from tests.e2e.support import APPLICANT, REVIEWER, application_body, new_key, task_for
+from tests.e2e.support import APPLICANT, REVIEWER, Draft, application_body, new_key, task_for
 
 
 async def test_a_retried_create_with_the_same_key_creates_one_draft(
@@ -57,7 +58,7 @@ async def test_reusing_a_key_for_a_different_request_is_refused(
 
 
 async def test_a_decision_sent_twice_with_one_key_has_one_effect(
-    applications: httpx.Client, approvals: httpx.Client, draft, infra: Infra
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft, infra: Infra
 ) -> None:
     app = draft()
     applications.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT)
@@ -78,7 +79,7 @@ async def test_a_decision_sent_twice_with_one_key_has_one_effect(
 
 
 async def test_two_approvers_deciding_at_once_give_one_outcome(
-    applications: httpx.Client, services, draft, infra: Infra
+    applications: httpx.Client, services: dict[str, ServiceProcess], draft: Draft, infra: Infra
 ) -> None:
     app = draft()
     applications.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT)

@@ -7,11 +7,11 @@ import hashlib
 import httpx
 
 from guakao_devtools.infra import Infra
-from tests.e2e.support import APPLICANT, REVIEWER, status_becomes, task_for
+from tests.e2e.support import APPLICANT, REVIEWER, Bearer, Draft, status_becomes, task_for
 
 
 async def test_submitted_application_is_approved_by_the_department_head(
-    applications: httpx.Client, approvals: httpx.Client, draft, infra: Infra
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft, infra: Infra
 ) -> None:
     app = draft()
     assert app["status"] == "DRAFT"
@@ -59,7 +59,7 @@ async def test_submitted_application_is_approved_by_the_department_head(
 
 
 async def test_rejected_application_ends_rejected_with_the_reason(
-    applications: httpx.Client, approvals: httpx.Client, draft
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft
 ) -> None:
     app = draft(title="Shadow IT tool")
     assert (
@@ -78,7 +78,7 @@ async def test_rejected_application_ends_rejected_with_the_reason(
 
 
 async def test_the_applicant_never_sees_their_own_request_in_the_inbox(
-    applications: httpx.Client, approvals: httpx.Client, draft, auth
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft, auth: Bearer
 ) -> None:
     both = auth("alice", "applicant", "dept_head", dept="it")
     app = draft(headers=both)

@@ -13,7 +13,7 @@ import httpx
 
 from guakao_devtools.infra import Infra
 from guakao_devtools.testing import bearer, eventually, read_topic
-from tests.e2e.support import ADMIN, APPLICANT, REVIEWER, status_becomes, task_for
+from tests.e2e.support import ADMIN, APPLICANT, REVIEWER, Draft, status_becomes, task_for
 
 TECH_LEAD = bearer("tina", "tech_lead", dept="it")
 FINANCE = bearer("fiona", "finance", dept="finance")
@@ -70,7 +70,7 @@ def submit(applications: httpx.Client, app_id: str) -> dict[str, Any]:
 
 
 async def test_an_application_goes_from_submission_to_an_approved_plan(
-    applications: httpx.Client, approvals: httpx.Client, draft, infra: Infra
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft, infra: Infra
 ) -> None:
     app = draft(
         title="Finance ERP",
@@ -152,7 +152,7 @@ async def test_an_application_goes_from_submission_to_an_approved_plan(
 
 
 async def test_a_returned_application_is_revised_and_resubmitted_keeping_its_history(
-    applications: httpx.Client, approvals: httpx.Client, draft
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft
 ) -> None:
     app = draft(title="Data platform")
     submit(applications, app["id"])
@@ -195,7 +195,7 @@ async def test_a_returned_application_is_revised_and_resubmitted_keeping_its_his
 
 
 async def test_submission_is_refused_listing_each_missing_material(
-    applications: httpx.Client, draft
+    applications: httpx.Client, draft: Draft
 ) -> None:
     app = draft(materials=False)
     refused = applications.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT)
@@ -212,7 +212,7 @@ async def test_submission_is_refused_listing_each_missing_material(
 
 
 async def test_withdrawing_a_submitted_application_withdraws_its_approval(
-    applications: httpx.Client, approvals: httpx.Client, draft
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft
 ) -> None:
     app = draft()
     submit(applications, app["id"])
@@ -236,7 +236,7 @@ async def test_withdrawing_a_submitted_application_withdraws_its_approval(
 
 
 async def test_a_delegate_decides_for_the_department_head_and_history_says_so(
-    applications: httpx.Client, approvals: httpx.Client, draft
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft
 ) -> None:
     dan = bearer("dan", "applicant", dept="it")
     now = datetime.now(UTC)
@@ -267,7 +267,7 @@ async def test_a_delegate_decides_for_the_department_head_and_history_says_so(
 
 
 async def test_a_breached_time_limit_reminds_then_escalates_to_the_process_admin(
-    applications: httpx.Client, approvals: httpx.Client, draft, infra: Infra
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft, infra: Infra
 ) -> None:
     app = draft()
     submitted = submit(applications, app["id"])
@@ -301,7 +301,7 @@ async def test_a_breached_time_limit_reminds_then_escalates_to_the_process_admin
 
 
 async def test_applications_are_searchable_by_status_text_and_visible_by_department(
-    applications: httpx.Client, draft
+    applications: httpx.Client, draft: Draft
 ) -> None:
     marker = f"Quantum ledger {datetime.now(UTC).timestamp()}"
     app = draft(title=marker, materials=False)

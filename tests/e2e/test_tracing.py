@@ -7,8 +7,9 @@ import secrets
 import httpx
 import pytest
 
-from guakao_devtools.testing import OtlpReceiver, eventually
-from tests.e2e.support import APPLICANT, task_for
+from guakao_devtools.services import ServiceProcess
+from guakao_devtools.testing import OtlpReceiver, ReceivedSpan, eventually
+from tests.e2e.support import APPLICANT, Draft, task_for
 
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP SpanKind values
 
@@ -25,7 +26,7 @@ def _the_test_sets_traceparent_itself() -> None:
 
 
 async def test_submit_relay_and_consumer_share_one_trace(
-    applications: httpx.Client, approvals: httpx.Client, draft, otlp: OtlpReceiver
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft, otlp: OtlpReceiver
 ) -> None:
     app = draft()
     trace_id = secrets.token_hex(16)
@@ -37,7 +38,7 @@ async def test_submit_relay_and_consumer_share_one_trace(
     assert response.status_code == 200, response.text
     await task_for(approvals, app["id"])
 
-    def spans_of(kind: int, service: str) -> list:
+    def spans_of(kind: int, service: str) -> list[ReceivedSpan]:
         return [s for s in otlp.trace(trace_id) if s.kind == kind and s.service == service]
 
     async def complete() -> bool:
@@ -78,7 +79,7 @@ async def test_submit_relay_and_consumer_share_one_trace(
 
 
 async def test_a_large_upload_does_not_leak_its_trace_into_the_next_request(
-    services, draft, otlp: OtlpReceiver
+    services: dict[str, ServiceProcess], draft: Draft, otlp: OtlpReceiver
 ) -> None:
     app = draft()
     with httpx.Client(base_url=services["applications"].url) as client:  # one keep-alive connection

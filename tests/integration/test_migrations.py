@@ -9,12 +9,12 @@ import sys
 import pytest
 
 from guakao_devtools.infra import Infra
-from guakao_devtools.services import BUILT_SERVICES, ServiceProcess
+from guakao_devtools.services import BUILT_SERVICES, BuiltService, ServiceProcess
 
 
 @pytest.mark.parametrize("service", BUILT_SERVICES, ids=lambda s: s.name)
 def test_migrations_match_the_models(
-    service, infra: Infra, services: dict[str, ServiceProcess]
+    service: BuiltService, infra: Infra, services: dict[str, ServiceProcess]
 ) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "alembic", "-c", str(service.folder / "alembic.ini"), "check"],

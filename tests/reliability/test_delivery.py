@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -18,7 +20,7 @@ from guakao_devtools.testing import (
     query,
     read_topic,
 )
-from tests.e2e.support import APPLICANT, application_body, attach_materials, task_for
+from tests.e2e.support import APPLICANT, Draft, application_body, attach_materials, task_for
 
 TOPIC = "guakao.applications.v1"
 
@@ -113,7 +115,7 @@ async def test_a_malformed_message_is_dead_lettered_and_the_consumer_keeps_going
 
 
 async def test_an_event_committed_while_the_relay_is_stopped_is_published_when_it_returns(
-    infra: Infra, services: dict[str, ServiceProcess], draft
+    infra: Infra, services: dict[str, ServiceProcess], draft: Draft
 ) -> None:
     applications = services["applications"]
     applications.stop()
@@ -151,11 +153,11 @@ async def _all_published(infra: Infra, key: str) -> bool:
         "count(*) AS total FROM outbox WHERE key = $1",
         key,
     )
-    return rows[0]["total"] == 2 and rows[0]["pending"] == 0
+    return bool(rows[0]["total"] == 2 and rows[0]["pending"] == 0)
 
 
 async def test_an_event_committed_while_kafka_is_down_is_delivered_once_it_is_back(
-    infra: Infra, services: dict[str, ServiceProcess], draft
+    infra: Infra, services: dict[str, ServiceProcess], draft: Draft
 ) -> None:
     app = draft()
     await asyncio.to_thread(infra.kafka.stop)
@@ -188,7 +190,7 @@ def relay_state(url: str) -> str:
 
 
 async def test_only_one_relay_is_active_and_a_standby_takes_over(
-    infra: Infra, services: dict[str, ServiceProcess], tmp_path
+    infra: Infra, services: dict[str, ServiceProcess], tmp_path: Path
 ) -> None:
     leader = services["applications"]
     standby = ServiceProcess(
@@ -233,12 +235,12 @@ async def test_dead_letters_are_listed_and_replayed_to_where_they_came_from(
     await publish_raw(infra.cfg.kafka_bootstrap, TOPIC, body, key=str(case_id))
     url = f"{services['approvals'].url}/v1/admin/dead-letters"
 
-    def letters() -> list[dict]:
+    def letters() -> list[dict[str, Any]]:
         response = httpx.get(url, headers=admin, params={"limit": 1000}, timeout=30)
         assert response.status_code == 200, response.text
         return [d for d in response.json() if str(subject) in d["body_preview"]]
 
-    async def parked() -> list[dict]:
+    async def parked() -> list[dict[str, Any]]:
         return letters()
 
     [letter] = await eventually(parked, what="the dead letter to be listed")
