@@ -28,7 +28,13 @@ TEST_PORTS = {
     "minio_port": 29000,
     "minio_console_port": 29001,
 }
-SERVICE_PORTS = {"applications": 28001, "approvals": 28002, "contracts": 28003, "archive": 28005}
+SERVICE_PORTS = {
+    "applications": 28001,
+    "approvals": 28002,
+    "contracts": 28003,
+    "monitoring": 28004,
+    "archive": 28005,
+}
 # Two suites on one machine (a developer and a reviewer) each set their own offset.
 PORT_OFFSET = int(os.environ.get("GUAKAO_TEST_PORT_OFFSET", "0"))
 
@@ -83,8 +89,7 @@ def services(
         }
         if name == "applications":
             env["APPLICATIONS_MAX_UPLOAD_BYTES"] = str(64 * 1024)
-        if name in ("approvals", "contracts", "archive"):
-            env[f"{prefix}_ALLOW_CLOCK_OVERRIDE"] = "true"  # sweeps "as of" a later time
+        env[f"{prefix}_ALLOW_CLOCK_OVERRIDE"] = "true"  # sweeps and deadlines "as of" a time
         procs[name] = ServiceProcess(name, port + PORT_OFFSET, env, logs / f"{name}.log")
     for proc in procs.values():
         proc.start()

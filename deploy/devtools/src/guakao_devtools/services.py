@@ -29,6 +29,7 @@ BUILT_SERVICES = (
     BuiltService("applications", REPO / "services" / "applications-svc", 8001),
     BuiltService("approvals", REPO / "approvals-svc", 8002),
     BuiltService("contracts", REPO / "contracts-svc", 8003),
+    BuiltService("monitoring", REPO / "monitoring-svc", 8004),
     BuiltService("archive", REPO / "archive-svc", 8005),
 )
 SERVICE_DIRS = {s.name: s.folder for s in BUILT_SERVICES}
