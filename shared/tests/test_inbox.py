@@ -111,7 +111,7 @@ def _always(exc_factory: Callable[[], BaseException], times: int = 100) -> list[
 
 @dataclass
 class Harness:
-    consumer: InboxConsumer
+    consumer: InboxConsumer[Any]
     broker: FakeBroker
     handler: RecordingHandler
     table: FakeInboxTable
@@ -120,10 +120,11 @@ class Harness:
 def _harness(handler: RecordingHandler | None = None, max_attempts: int = 3) -> Harness:
     table, broker = FakeInboxTable(), FakeBroker()
     handler = handler or RecordingHandler()
-    consumer = InboxConsumer(
+    # Any: the fake unit of work has only what the inbox touches (a session that claims rows).
+    consumer = InboxConsumer[Any](
         service=SERVICE,
         name=CONSUMER,
-        uow_factory=lambda: FakeUnitOfWork(table),  # type: ignore[arg-type,return-value]
+        uow_factory=lambda: FakeUnitOfWork(table),
         broker=broker,  # type: ignore[arg-type]
         max_attempts=max_attempts,
         retry_backoff_s=0,
