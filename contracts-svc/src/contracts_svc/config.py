@@ -18,7 +18,6 @@ class Settings(ServiceSettings):
     esign_secret: SecretStr = SecretStr(DEV_ESIGN_SECRET)
     expiry_reminder_days: tuple[int, ...] = (30, 15, 7)
     sweep_interval_s: float = Field(default=300.0, gt=0, le=86_400)
-    allow_clock_override: bool = False
 
     @model_validator(mode="after")
     def _no_dev_esign_secret_in_production(self) -> "Settings":

@@ -4,74 +4,40 @@ rules and the state machine, filing retries and expiry reminders. No database, n
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
 
 import pytest
+from contracts_builders import (
+    LEGAL,
+    LIB,
+    MANDATORY_CLAUSES,
+    PARTIES,
+    STANDARD,
+    T0,
+    approved,
+    draft,
+    ready,
+    signed,
+)
 
 from contracts_svc.adapters.esign import BuiltinSignatureProvider
-from contracts_svc.adapters.library import clause_library
 from contracts_svc.domain.model import (
-    MANDATORY_CLAUSES,
     Contract,
     ContractError,
     ContractWasSigned,
-    DocumentRef,
     ExpiryIsNear,
     Filing,
     FilingIsDue,
     InvalidState,
     MissingClauses,
     NotAllowed,
-    Party,
     Status,
     WrongVersion,
     diff,
     match_library,
 )
-
-T0 = datetime(2027, 1, 4, 9, tzinfo=UTC)
-LEGAL = frozenset({"legal"})
-LIB = clause_library()
-STANDARD = {e.type: e.text for e in LIB if e.variant == "standard"}
-PARTIES = (
-    Party("Guakao Group", "organisation", "olga"),
-    Party("Vendor Ltd", "counterparty", "victor"),
-)
-
-
-def draft(terms: dict[str, str] | None = None) -> Contract:
-    return Contract.draft_from_plan(
-        application_id=uuid.uuid4(),
-        plan_version=1,
-        title="ERP",
-        department="it",
-        applicant="alice",
-        value=Decimal("1500000"),
-        currency="CNY",
-        start_date=date(2027, 1, 1),
-        end_date=date(2027, 12, 31),
-        proposed_terms=terms
-        if terms is not None
-        else {c: f"custom {c}" for c in MANDATORY_CLAUSES},
-        library=LIB,
-        now=T0,
-    )
-
-
-def ready() -> Contract:
-    c = draft()
-    c.set_parties(PARTIES, by="leo", roles=LEGAL, now=T0)
-    c.assign_custodian("carl", by="leo", reason=None, now=T0)
-    return c
-
-
-def approved() -> Contract:
-    c = ready()
-    c.submit_for_approval(by="leo", request_id=(rid := uuid.uuid4()))
-    c.record_outcome(request_id=rid, approved=True)
-    c.attach_document(c.current.number, DocumentRef("b", "k", "v1", "a" * 64, 10))
-    return c
 
 
 def test_a_draft_takes_the_plans_terms_and_flags_wording_outside_the_library() -> None:
@@ -112,7 +78,9 @@ def test_approval_is_refused_naming_each_missing_clause(removed: str) -> None:
         ),
     ],
 )
-def test_approval_needs_both_parties_and_a_custodian(prepare, problem) -> None:
+def test_approval_needs_both_parties_and_a_custodian(
+    prepare: Callable[[Contract], object], problem: str
+) -> None:
     c = draft()
     prepare(c)
     with pytest.raises(MissingClauses) as refused:
@@ -167,10 +135,10 @@ def test_a_rejected_contract_goes_back_to_draft() -> None:
     ids=["other-version", "other-document", "not-the-signatory", "unknown-party"],
 )
 def test_a_signature_is_refused_unless_it_is_the_signatory_over_the_approved_document(
-    overrides, error, message
+    overrides: dict[str, Any], error: type[Exception], message: str
 ) -> None:
     c = approved()
-    args = {
+    args: dict[str, Any] = {
         "party": "Guakao Group",
         "version": c.approved_version,
         "document_sha256": "a" * 64,
@@ -221,23 +189,6 @@ def test_the_last_signature_makes_it_signed_immutable_and_due_for_filing() -> No
     assert (c.status, amendment.amendment_of) == (Status.DRAFT, version)
 
 
-def signed() -> Contract:
-    c = approved()
-    for party in PARTIES:
-        c.sign(
-            party=party.name,
-            version=c.approved_version or 0,
-            document_sha256="a" * 64,
-            signer=party.signatory,
-            role="r",
-            method="m",
-            evidence=None,
-            now=T0,
-        )
-    c.events.clear()
-    return c
-
-
 def test_a_failed_filing_is_retried_after_a_backoff_and_filed_once() -> None:
     c = signed()
     version = c.filing.version or 0
@@ -262,7 +213,9 @@ def test_a_failed_filing_is_retried_after_a_backoff_and_filed_once() -> None:
         (date(2028, 1, 2), []),
     ],
 )
-def test_expiry_reminders_come_30_15_and_7_days_before_the_end_once_each(today, due) -> None:
+def test_expiry_reminders_come_30_15_and_7_days_before_the_end_once_each(
+    today: date, due: list[int]
+) -> None:
     c = signed()
     assert sorted(c.expiry_reminders(today), reverse=True) == due
     assert c.expiry_reminders(today) == []
@@ -271,7 +224,7 @@ def test_expiry_reminders_come_30_15_and_7_days_before_the_end_once_each(today, 
 
 def test_the_builtin_provider_seals_exactly_what_was_signed() -> None:
     provider = BuiltinSignatureProvider(b"secret")
-    args = {
+    args: dict[str, Any] = {
         "contract_id": "c",
         "version": 2,
         "party": "p",
@@ -319,3 +272,10 @@ def test_a_refusal_the_archive_marks_not_retryable_is_shown_and_not_retried() ->
     assert c.filing_failed(version=version, reason="sha256 mismatch", now=T0, retryable=False)
     assert (c.filing.status, c.filing.last_error) == (Filing.FAILED, "sha256 mismatch")
     assert c.retry_filing(T0 + timedelta(days=30)) is False
+
+
+def test_a_contract_is_held_to_the_mandatory_clauses_it_was_drafted_under() -> None:
+    c = draft({}, mandatory=("scope_of_cooperation", "ip_ownership"))
+    assert list(c.current.clauses) == ["scope_of_cooperation", "ip_ownership"]
+    c.edit_clause("ip_ownership", "", by="leo", roles=LEGAL, library=LIB, now=T0)
+    assert c.problems()[0] == ["ip_ownership"]

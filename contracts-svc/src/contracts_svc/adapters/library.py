@@ -7,15 +7,17 @@ from pathlib import Path
 
 import yaml
 
-from contracts_svc.domain.model import MANDATORY_CLAUSES, LibraryClause
+from contracts_svc.domain.model import LibraryClause
+from guakao_shared.process import definition
 
 LIBRARY_FILE = Path(__file__).resolve().parents[1] / "clause_library.yaml"
 
 
 @cache
 def clause_library() -> list[LibraryClause]:
+    """The library's wording; a clause type the process definition does not name is refused."""
     raw = yaml.safe_load(LIBRARY_FILE.read_text(encoding="utf-8"))
-    unknown = set(raw) - set(MANDATORY_CLAUSES)
+    unknown = set(raw) - set(definition().mandatory_clauses)
     if unknown:
         raise ValueError(f"{LIBRARY_FILE.name}: unknown clause types {sorted(unknown)}")
     return [

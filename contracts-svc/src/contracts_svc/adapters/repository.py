@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_svc.adapters.orm import contracts
@@ -26,6 +26,8 @@ from contracts_svc.domain.model import (
     Status,
     Version,
 )
+from guakao_shared.paging import PageRequest, Slice
+from guakao_shared.process import definition
 
 
 class ConcurrentUpdate(Exception):
@@ -75,6 +77,7 @@ def to_state(c: Contract) -> dict[str, Any]:
     state: dict[str, Any] = _json(
         {
             "versions": [asdict(v) for v in c.versions],
+            "mandatory_clauses": list(c.mandatory_clauses),
             "approved_version": c.approved_version,
             "approval_request_id": c.approval_request_id,
             "custody": [asdict(x) for x in c.custody],
@@ -92,6 +95,8 @@ def to_state(c: Contract) -> dict[str, Any]:
 def from_row(row: Any) -> Contract:
     s = row.state
     f = s["filing"]
+    # contracts stored before they kept their clause list run under their process version's
+    mandatory = s.get("mandatory_clauses") or definition(s["process_version"]).mandatory_clauses
     return Contract(
         id=row.id,
         application_id=row.application_id,
@@ -106,6 +111,7 @@ def from_row(row: Any) -> Contract:
         end_date=row.end_date,
         created_at=row.created_at,
         versions=[_version(v) for v in s["versions"]],
+        mandatory_clauses=tuple(mandatory),
         status=Status(row.status),
         approved_version=s["approved_version"],
         approval_request_id=uuid.UUID(s["approval_request_id"])
@@ -236,9 +242,8 @@ class SqlAlchemyContractRepository:
         ends_before: date | None,
         ends_after: date | None,
         visible_to: tuple[str, str | None] | None,
-        limit: int,
-        offset: int,
-    ) -> list[Contract]:
+        page: PageRequest,
+    ) -> Slice[Contract]:
         query = select(contracts)
         if application_id:
             query = query.where(contracts.c.application_id == application_id)
@@ -261,9 +266,10 @@ class SqlAlchemyContractRepository:
                 | (contracts.c.custodian == sub)
                 | (contracts.c.department == (department or ""))
             )
+        total = await self._session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self._session.execute(
             query.order_by(contracts.c.created_at.desc(), contracts.c.id)
-            .limit(limit)
-            .offset(offset)
+            .limit(page.limit)
+            .offset(page.offset)
         )
-        return [from_row(r) for r in rows]
+        return Slice([from_row(r) for r in rows], total or 0, page)

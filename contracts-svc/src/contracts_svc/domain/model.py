@@ -1,7 +1,8 @@
 """The contract aggregate (stage 3a). Plain Python.
 
 A contract is drafted from the approved plan and the clause library; every edit makes a new
-version; it goes to approval only with all seven mandatory clauses; each party signs exactly
+version; it goes to approval only with all of its mandatory clauses (the process definition's,
+given when it is drafted and kept with it); each party signs exactly
 the approved version's document (by its SHA-256); once fully signed it is immutable and a
 change is an amendment (a new version that is approved and signed again). Filing is a
 handshake with the archive: requested on signing, FILED on its answer, retried on failure.
@@ -10,21 +11,13 @@ handshake with the archive: requested on signing, FILED on its answer, retried o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-MANDATORY_CLAUSES: tuple[str, ...] = (
-    "scope_of_cooperation",
-    "responsibilities",
-    "fund_management",
-    "technical_standards",
-    "ip_ownership",
-    "breach_liability",
-    "risk_allocation",
-)
 REMINDER_DAYS: tuple[int, ...] = (30, 15, 7)
 
 
@@ -43,7 +36,7 @@ class Filing(StrEnum):
 
 
 class ContractError(Exception):
-    def __init__(self, message: str, **problem_extra: object) -> None:
+    def __init__(self, message: str, **problem_extra: Any) -> None:
         super().__init__(message)
         self.problem_extra = problem_extra
 
@@ -231,6 +224,8 @@ class Contract:
     end_date: date
     created_at: datetime
     versions: list[Version]
+    # the clause types it must hold to go to approval, in document order (set when drafted)
+    mandatory_clauses: tuple[str, ...]
     status: Status = Status.DRAFT
     approved_version: int | None = None
     approval_request_id: uuid.UUID | None = None
@@ -260,11 +255,12 @@ class Contract:
         start_date: date,
         end_date: date,
         proposed_terms: dict[str, str],
+        mandatory_clauses: Sequence[str],
         library: list[LibraryClause],
         now: datetime,
     ) -> Contract:
         clauses = {}
-        for clause_type in MANDATORY_CLAUSES:
+        for clause_type in mandatory_clauses:
             text = (proposed_terms.get(clause_type) or "").strip()
             if not text:  # no proposal: start from the library's standard wording, if any
                 text = next(
@@ -291,6 +287,7 @@ class Contract:
             end_date=end_date,
             created_at=now,
             versions=[first],
+            mandatory_clauses=tuple(mandatory_clauses),
         )
 
     @property
@@ -403,7 +400,7 @@ class Contract:
     def problems(self) -> tuple[list[str], list[str]]:
         v = self.current
         missing = [
-            c for c in MANDATORY_CLAUSES if c not in v.clauses or not v.clauses[c].text.strip()
+            c for c in self.mandatory_clauses if c not in v.clauses or not v.clauses[c].text.strip()
         ]
         other = []
         kinds = {p.kind for p in v.parties}

@@ -7,20 +7,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from contracts_svc.domain.model import MANDATORY_CLAUSES, Contract, Version
+from contracts_svc.domain.model import Contract, LibraryClause, Obligation, Party, Version
+from guakao_shared.process import definition
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ClauseType = Literal[
-    "scope_of_cooperation",
-    "responsibilities",
-    "fund_management",
-    "technical_standards",
-    "ip_ownership",
-    "breach_liability",
-    "risk_allocation",
+# the clause types a contract holds: the process definition's mandatory clauses
+CLAUSE_TYPES: tuple[str, ...] = tuple(definition().mandatory_clauses)
+
+
+def _clause_type(value: str) -> str:
+    if value not in CLAUSE_TYPES:
+        raise ValueError(f"not a clause type; expected one of {', '.join(CLAUSE_TYPES)}")
+    return value
+
+
+ClauseType = Annotated[
+    str,
+    AfterValidator(_clause_type),
+    WithJsonSchema({"type": "string", "enum": list(CLAUSE_TYPES)}),
 ]
 
 
@@ -41,6 +48,9 @@ class PartyIn(Strict):
 class PartiesPut(Strict):
     parties: Annotated[list[PartyIn], Field(min_length=2, max_length=10)]
 
+    def domain(self) -> tuple[Party, ...]:
+        return tuple(Party(p.name, p.kind, p.signatory) for p in self.parties)
+
 
 class ObligationIn(Strict):
     kind: Literal["deliverable", "payment", "reporting"]
@@ -53,6 +63,9 @@ class ObligationIn(Strict):
 
 class ObligationsPut(Strict):
     obligations: Annotated[list[ObligationIn], Field(max_length=500)]
+
+    def domain(self) -> tuple[Obligation, ...]:
+        return tuple(Obligation(**o.model_dump()) for o in self.obligations)
 
 
 class CustodianPut(Strict):
@@ -160,4 +173,11 @@ class ContractRead(BaseModel):
         )
 
 
-MANDATORY = list(MANDATORY_CLAUSES)
+class LibraryClauseRead(BaseModel):
+    type: str
+    variant: str
+    text: str
+
+    @classmethod
+    def of(cls, e: LibraryClause) -> LibraryClauseRead:
+        return cls(type=e.type, variant=e.variant, text=e.text)

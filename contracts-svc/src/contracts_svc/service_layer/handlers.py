@@ -1,21 +1,21 @@
 """Use cases of contracts-svc: draft from the approved plan, edit (new versions, each rendered
 and stored with its SHA-256), approval, signatures, amendments, custody, the filing handshake
-with the archive, and expiry reminders."""
+with the archive, and expiry reminders. Commands are `handler(command, uow)`, consumers
+`handler(envelope, payload, uow)`, queries `query(uow, ...)`; none of them commits (the bus or
+the inbox does, once, with the outbox). The rules of the process (the mandatory clauses, the
+approval policy) come from the process definition the contract runs under."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from contracts_svc.adapters.esign import SignatureProvider
-from contracts_svc.adapters.library import clause_library
-from contracts_svc.adapters.render import render
+from contracts_svc.adapters.repository import ConcurrentUpdate
 from contracts_svc.domain.model import (
     Contract,
     ContractWasSigned,
@@ -23,43 +23,42 @@ from contracts_svc.domain.model import (
     DocumentRef,
     ExpiryIsNear,
     FilingIsDue,
-    Obligation,
-    Party,
+    LibraryClause,
     Status,
+    Version,
+    diff,
+)
+from contracts_svc.service_layer.commands import (
+    Amend,
+    AssignCustodian,
+    EditClause,
+    ReviewVersion,
+    RunSweep,
+    SetObligations,
+    SetParties,
+    Sign,
+    SubmitForApproval,
+    SweepContract,
 )
 from contracts_svc.service_layer.unit_of_work import ContractsUnitOfWork
 from guakao_shared import events as ev
-from guakao_shared.auth import Principal, Role
-from guakao_shared.refusals import PermanentError
-from guakao_shared.objectstore import S3DocumentStore
+from guakao_shared.commands import CommandBus
+from guakao_shared.identity import Principal, Role, require_role, system_principal
+from guakao_shared.paging import PageRequest, Slice
+from guakao_shared.process import ProcessDefinition, definition
+from guakao_shared.refusals import NotFound, NotPermitted, PermanentError
 
 log = logging.getLogger(__name__)
-SYSTEM = ev.Actor(sub="contracts-svc")
+SERVICE_PRINCIPAL = system_principal("contracts-svc")
+SYSTEM = ev.Actor.of(SERVICE_PRINCIPAL)
 SEE_ALL = (Role.LEGAL, Role.CUSTODIAN, Role.PROCESS_ADMIN, Role.COMPLIANCE_OFFICER, Role.AUDITOR)
+# where contracts sit in the process definition: the stage and the step that is approved
+STAGE, DRAFT_STEP = "contract", "draft_contract"
 
 
-class ContractNotFound(Exception):
+class ContractNotFound(NotFound):
     def __init__(self, contract_id: uuid.UUID) -> None:
         super().__init__(f"contract {contract_id} does not exist or is not visible to you")
-
-
-@dataclass(frozen=True)
-class Documents:
-    store: S3DocumentStore
-    bucket: str
-
-    async def put(
-        self, key: str, body: bytes, *, content_type: str, filename: str, document_type: str
-    ) -> ev.DocumentRef:
-        return await self.store.put(
-            bucket=self.bucket,
-            key=key,
-            stream=io.BytesIO(body),
-            max_bytes=len(body),
-            content_type=content_type,
-            filename=filename,
-            document_type=document_type,
-        )
 
 
 def now() -> datetime:
@@ -74,7 +73,7 @@ def can_see(principal: Principal, c: Contract) -> bool:
     return any(principal.sub == p.signatory for v in c.versions for p in v.parties)
 
 
-async def get_visible(
+async def _visible(
     uow: ContractsUnitOfWork,
     contract_id: uuid.UUID,
     principal: Principal,
@@ -87,14 +86,13 @@ async def get_visible(
     return contract
 
 
-async def _render_new_versions(contract: Contract, docs: Documents) -> None:
+async def _render_new_versions(contract: Contract, uow: ContractsUnitOfWork) -> None:
     """Every version gets its readable document, stored with its SHA-256, as it is made."""
     for version in contract.versions:
         if version.document is None:
-            body = render(contract, version)
-            ref = await docs.put(
+            ref = await uow.documents.put(
                 f"{contract.id}/v{version.number}.md",
-                body,
+                uow.renderer.render(contract, version),
                 content_type="text/markdown",
                 filename=f"{contract.number}-v{version.number}.md",
                 document_type="contract_draft",
@@ -105,36 +103,128 @@ async def _render_new_versions(contract: Contract, docs: Documents) -> None:
             )
 
 
+def _process(version: int) -> ProcessDefinition:
+    try:
+        return definition(version)
+    except KeyError as exc:  # retrying cannot make an unknown process version appear
+        raise PermanentError(str(exc)) from None
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContractSearch:
+    application_id: uuid.UUID | None = None
+    status: Status | None = None
+    counterparty: str | None = None
+    value_min: Decimal | None = None
+    value_max: Decimal | None = None
+    ends_before: date | None = None
+    ends_after: date | None = None
+
+
+async def search_contracts(
+    uow: ContractsUnitOfWork, search: ContractSearch, *, principal: Principal, page: PageRequest
+) -> Slice[Contract]:
+    """The contracts matching `search` that the principal may see (all of them for SEE_ALL)."""
+    visible = None if principal.has_any(*SEE_ALL) else (principal.sub, principal.department)
+    return await uow.contracts.search(
+        application_id=search.application_id,
+        status=search.status.value if search.status else None,
+        counterparty=search.counterparty,
+        value_min=search.value_min,
+        value_max=search.value_max,
+        ends_before=search.ends_before,
+        ends_after=search.ends_after,
+        visible_to=visible,
+        page=page,
+    )
+
+
+async def visible_contract(
+    uow: ContractsUnitOfWork, contract_id: uuid.UUID, *, principal: Principal
+) -> Contract:
+    return await _visible(uow, contract_id, principal)
+
+
+async def contract_version(
+    uow: ContractsUnitOfWork, contract_id: uuid.UUID, number: int, *, principal: Principal
+) -> Version:
+    return (await _visible(uow, contract_id, principal)).version_of(number)
+
+
+async def version_document(
+    uow: ContractsUnitOfWork, contract_id: uuid.UUID, number: int, *, principal: Principal
+) -> tuple[bytes, str]:
+    """The rendered document of a version (what signers read) and its SHA-256."""
+    doc = (await _visible(uow, contract_id, principal)).version_of(number).document
+    if doc is None:
+        raise NotFound(f"version {number} has no document yet")
+    body = await uow.documents.read(
+        ev.DocumentRef(
+            bucket=doc.bucket,
+            key=doc.key,
+            version_id=doc.version_id,
+            sha256=doc.sha256,
+            size=doc.size,
+            content_type="text/markdown",
+            filename="contract.md",
+            document_type="contract_draft",
+        )
+    )
+    return body, doc.sha256
+
+
+async def version_diff(
+    uow: ContractsUnitOfWork,
+    contract_id: uuid.UUID,
+    from_version: int,
+    to_version: int,
+    *,
+    principal: Principal,
+) -> dict[str, Any]:
+    c = await _visible(uow, contract_id, principal)
+    return {
+        "from": from_version,
+        "to": to_version,
+        **diff(c.version_of(from_version), c.version_of(to_version)),
+    }
+
+
+async def library_entries(uow: ContractsUnitOfWork) -> list[LibraryClause]:
+    return list(uow.library)
+
+
 # ---- drafting (consumer of plan.approved) ---------------------------------------------------
 
 
 async def draft_from_plan(
-    envelope: ev.Envelope, payload: ev.PlanApproved, uow: ContractsUnitOfWork, docs: Documents
+    envelope: ev.Envelope, payload: ev.PlanApproved, uow: ContractsUnitOfWork
 ) -> None:
+    """Draft the contract of an approved plan version (once): the plan's proposed terms for the
+    process definition's mandatory clauses, valued at the plan's budget total."""
     if await uow.contracts.exists_for_plan(payload.application_id, payload.plan.version):
         return
-    budget = payload.plan.finance.get("budget") or []
-    if budget:
-        value = sum((Decimal(str(line.get("amount", 0))) for line in budget), Decimal(0))
-        currency = budget[0].get("currency", payload.requested_funds.currency)
-    else:
-        value, currency = payload.requested_funds.amount, payload.requested_funds.currency
+    process = _process(payload.process_version)
+    value = payload.budget_total or payload.requested_funds  # older producers: no budget_total
     contract = Contract.draft_from_plan(
         application_id=payload.application_id,
         plan_version=payload.plan.version,
         title=payload.title,
         department=payload.department,
         applicant=payload.applicant,
-        value=value,
-        currency=currency,
+        value=value.amount,
+        currency=value.currency,
         start_date=payload.start_date,
         end_date=payload.end_date,
         proposed_terms=payload.plan.contract_terms,
-        library=clause_library(),
+        mandatory_clauses=tuple(process.mandatory_clauses),
+        library=uow.library,
         now=now(),
     )
     contract.process_version = payload.process_version
-    await _render_new_versions(contract, docs)
+    await _render_new_versions(contract, uow)
     await uow.contracts.add(contract)
     log.info(
         "drafted contract %s from plan %s v%s",
@@ -147,118 +237,65 @@ async def draft_from_plan(
 # ---- editing -------------------------------------------------------------------------------
 
 
-async def edit_clause(
-    uow: ContractsUnitOfWork,
-    docs: Documents,
-    *,
-    contract_id: uuid.UUID,
-    clause_type: str,
-    text: str,
-    principal: Principal,
-) -> Contract:
-    c = await get_visible(uow, contract_id, principal, for_update=True)
+async def edit_clause(cmd: EditClause, uow: ContractsUnitOfWork) -> Contract:
+    c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
     c.edit_clause(
-        clause_type,
-        text,
-        by=principal.sub,
-        roles=principal.roles,
-        library=clause_library(),
+        cmd.clause_type,
+        cmd.text,
+        by=cmd.actor.sub,
+        roles=cmd.actor.roles,
+        library=uow.library,
         now=now(),
     )
-    await _render_new_versions(c, docs)
+    await _render_new_versions(c, uow)
     await uow.contracts.save(c)
     return c
 
 
-async def set_parties(
-    uow: ContractsUnitOfWork,
-    docs: Documents,
-    *,
-    contract_id: uuid.UUID,
-    parties: list[dict[str, str]],
-    principal: Principal,
-) -> Contract:
-    c = await get_visible(uow, contract_id, principal, for_update=True)
-    c.set_parties(
-        tuple(Party(**p) for p in parties), by=principal.sub, roles=principal.roles, now=now()
-    )
-    await _render_new_versions(c, docs)
+async def set_parties(cmd: SetParties, uow: ContractsUnitOfWork) -> Contract:
+    c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
+    c.set_parties(cmd.parties, by=cmd.actor.sub, roles=cmd.actor.roles, now=now())
+    await _render_new_versions(c, uow)
     await uow.contracts.save(c)
     return c
 
 
-async def set_obligations(
-    uow: ContractsUnitOfWork,
-    docs: Documents,
-    *,
-    contract_id: uuid.UUID,
-    obligations: list[dict[str, Any]],
-    principal: Principal,
-) -> Contract:
-    c = await get_visible(uow, contract_id, principal, for_update=True)
-    c.set_obligations(
-        tuple(Obligation(**o) for o in obligations),
-        by=principal.sub,
-        roles=principal.roles,
-        now=now(),
-    )
-    await _render_new_versions(c, docs)
+async def set_obligations(cmd: SetObligations, uow: ContractsUnitOfWork) -> Contract:
+    c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
+    c.set_obligations(cmd.obligations, by=cmd.actor.sub, roles=cmd.actor.roles, now=now())
+    await _render_new_versions(c, uow)
     await uow.contracts.save(c)
     return c
 
 
-async def assign_custodian(
-    uow: ContractsUnitOfWork,
-    *,
-    contract_id: uuid.UUID,
-    custodian: str,
-    reason: str | None,
-    principal: Principal,
-) -> Contract:
-    c = await get_visible(uow, contract_id, principal, for_update=True)
-    if not (principal.has_any(Role.LEGAL, Role.PROCESS_ADMIN) or principal.sub == c.custodian):
-        from contracts_svc.domain.model import NotAllowed
-
-        raise NotAllowed(
+async def assign_custodian(cmd: AssignCustodian, uow: ContractsUnitOfWork) -> Contract:
+    c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
+    if not (cmd.actor.has_any(Role.LEGAL, Role.PROCESS_ADMIN) or cmd.actor.sub == c.custodian):
+        raise NotPermitted(
             "assigning the custodian requires legal, process_admin or the current custodian",
             required_roles=["legal", "process_admin"],
         )
-    c.assign_custodian(custodian, by=principal.sub, reason=reason, now=now())
+    c.assign_custodian(cmd.custodian, by=cmd.actor.sub, reason=cmd.reason, now=now())
     await uow.contracts.save(c)
     return c
 
 
-async def amend(
-    uow: ContractsUnitOfWork,
-    docs: Documents,
-    *,
-    contract_id: uuid.UUID,
-    reason: str,
-    principal: Principal,
-) -> Contract:
-    c = await get_visible(uow, contract_id, principal, for_update=True)
-    c.amend(by=principal.sub, roles=principal.roles, reason=reason, now=now())
-    await _render_new_versions(c, docs)
+async def amend(cmd: Amend, uow: ContractsUnitOfWork) -> Contract:
+    c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
+    c.amend(by=cmd.actor.sub, roles=cmd.actor.roles, reason=cmd.reason, now=now())
+    await _render_new_versions(c, uow)
     await uow.contracts.save(c)
     return c
 
 
-async def review(
-    uow: ContractsUnitOfWork,
-    *,
-    contract_id: uuid.UUID,
-    version: int,
-    verdict: str,
-    comment: str | None,
-    principal: Principal,
-) -> Contract:
-    c = await get_visible(uow, contract_id, principal, for_update=True)
+async def review(cmd: ReviewVersion, uow: ContractsUnitOfWork) -> Contract:
+    c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
     c.review(
-        version=version,
-        by=principal.sub,
-        roles=principal.roles,
-        verdict=verdict,
-        comment=comment,
+        version=cmd.version,
+        by=cmd.actor.sub,
+        roles=cmd.actor.roles,
+        verdict=cmd.verdict,
+        comment=cmd.comment,
         now=now(),
     )
     await uow.contracts.save(c)
@@ -268,13 +305,11 @@ async def review(
 # ---- approval ------------------------------------------------------------------------------
 
 
-async def submit(
-    uow: ContractsUnitOfWork, *, contract_id: uuid.UUID, principal: Principal
-) -> Contract:
-    c = await get_visible(uow, contract_id, principal, for_update=True)
-    c.submit_for_approval(by=principal.sub, request_id=uuid.uuid4())
+async def submit(cmd: SubmitForApproval, uow: ContractsUnitOfWork) -> Contract:
+    c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
+    c.submit_for_approval(by=cmd.actor.sub, request_id=uuid.uuid4())
     await uow.contracts.save(c)
-    _publish(uow, c, principal.as_actor())
+    _publish(uow, c, ev.Actor.of(cmd.actor))
     return c
 
 
@@ -295,41 +330,31 @@ async def record_approval_outcome(
 # ---- signing -------------------------------------------------------------------------------
 
 
-async def sign(
-    uow: ContractsUnitOfWork,
-    docs: Documents,
-    provider: SignatureProvider,
-    *,
-    contract_id: uuid.UUID,
-    party: str,
-    version: int,
-    document_sha256: str,
-    principal: Principal,
-) -> Contract:
-    c = await get_visible(uow, contract_id, principal, for_update=True)
-    evidence = provider.sign(
+async def sign(cmd: Sign, uow: ContractsUnitOfWork) -> Contract:
+    c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
+    evidence = uow.signatures.sign(
         contract_id=str(c.id),
-        version=version,
-        party=party,
-        signer=principal.sub,
-        document_sha256=document_sha256,
+        version=cmd.version,
+        party=cmd.party,
+        signer=cmd.actor.sub,
+        document_sha256=cmd.document_sha256,
     )
     # what the signer signs as: the party's authorised signatory, with the roles they hold
     role = "authorised signatory" + (
-        f" ({', '.join(sorted(principal.roles))})" if principal.roles else ""
+        f" ({', '.join(sorted(cmd.actor.roles))})" if cmd.actor.roles else ""
     )
     c.sign(
-        party=party,
-        version=version,
-        document_sha256=document_sha256,
-        signer=principal.sub,
+        party=cmd.party,
+        version=cmd.version,
+        document_sha256=cmd.document_sha256,
+        signer=cmd.actor.sub,
         role=role,
         method=evidence.method,
         evidence=evidence.evidence,
         now=now(),
     )
     await uow.contracts.save(c)
-    await _publish_signed(uow, c, docs, principal.as_actor())
+    await _publish_signed(uow, c, ev.Actor.of(cmd.actor))
     return c
 
 
@@ -348,9 +373,7 @@ def _refs(c: Contract, version: int) -> ev.DocumentRef:
     )
 
 
-async def _publish_signed(
-    uow: ContractsUnitOfWork, c: Contract, docs: Documents, actor: ev.Actor
-) -> None:
+async def _publish_signed(uow: ContractsUnitOfWork, c: Contract, actor: ev.Actor) -> None:
     for event in list(c.events):
         if not isinstance(event, ContractWasSigned):
             continue
@@ -361,7 +384,7 @@ async def _publish_signed(
             indent=2,
             sort_keys=True,
         ).encode()
-        evidence_ref = await docs.put(
+        evidence_ref = await uow.documents.put(
             f"{c.id}/v{event.version}-signatures.json",
             evidence,
             content_type="application/json",
@@ -449,19 +472,44 @@ async def record_filing_failed(
 # ---- the periodic sweep: filing retries and expiry reminders -------------------------------
 
 
-async def sweep_contract(
-    uow: ContractsUnitOfWork, contract_id: uuid.UUID, at: datetime, reminder_days: tuple[int, ...]
-) -> int:
-    c = await uow.contracts.get(contract_id, for_update=True)
+async def signed_contracts(uow: ContractsUnitOfWork) -> list[uuid.UUID]:
+    return await uow.contracts.ids(status=Status.SIGNED)
+
+
+async def sweep_contract(cmd: SweepContract, uow: ContractsUnitOfWork) -> int:
+    """One signed contract as of `cmd.now`: a failed filing due again is requested again, and
+    the nearest expiry reminder threshold passed is announced. Returns the events raised."""
+    c = await uow.contracts.get(cmd.contract_id, for_update=True)
     if c is None or c.status != Status.SIGNED:
         return 0
-    c.retry_filing(at)
-    c.expiry_reminders(at.date(), reminder_days)
+    c.retry_filing(cmd.now)
+    c.expiry_reminders(cmd.now.date(), uow.reminder_days)
     raised = len(c.events)
     if raised:
         await uow.contracts.save(c)
         _publish(uow, c, SYSTEM)
     return raised
+
+
+async def sweep(bus: CommandBus[ContractsUnitOfWork], at: datetime) -> int:
+    """The periodic job: every signed contract, each in its own transaction (one that changed
+    meanwhile is left to the next run). Safe to run twice: nothing is raised twice."""
+    raised = 0
+    for contract_id in await bus.query(signed_contracts):
+        try:
+            raised += await bus.handle(
+                SweepContract(actor=SERVICE_PRINCIPAL, contract_id=contract_id, now=at),
+                sweep_contract,
+            )
+        except ConcurrentUpdate:
+            continue
+    return raised
+
+
+async def run_sweep(cmd: RunSweep, bus: CommandBus[ContractsUnitOfWork]) -> int:
+    """The sweep run now by a process admin (drills and tests, "as of" `cmd.now`)."""
+    require_role(cmd.actor, Role.PROCESS_ADMIN, action="running the contracts sweep")
+    return await sweep(bus, cmd.now)
 
 
 def _publish(uow: ContractsUnitOfWork, c: Contract, actor: ev.Actor) -> None:
@@ -473,7 +521,7 @@ def _publish(uow: ContractsUnitOfWork, c: Contract, actor: ev.Actor) -> None:
                     request_id=c.approval_request_id,
                     subject_type="contract",
                     subject_id=c.id,
-                    policy="contract.approval",
+                    policy=definition(c.process_version).approval_policy(STAGE, DRAFT_STEP),
                     title=f"{c.number}: {c.title}",
                     requester=c.applicant,
                     department=c.department,
