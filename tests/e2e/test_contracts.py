@@ -34,7 +34,7 @@ async def drafted(contracts: httpx.Client, application_id: str) -> dict[str, Any
     async def probe() -> dict[str, Any] | None:
         found = contracts.get(
             "/v1/contracts", headers=LEGAL, params={"application_id": application_id}
-        ).json()
+        ).json()["items"]
         return found[0] if found else None
 
     return await eventually(probe, what="the contract drafted from plan.approved")

@@ -246,7 +246,7 @@ class Demo:
         def drafted() -> dict[str, Any] | None:
             found = contracts.get(
                 "/v1/contracts", headers=self.auth("leo"), params={"application_id": app_id}
-            ).json()
+            ).json()["items"]
             return found[0] if found else None
 
         contract = self.wait("the contract drafted from the plan", drafted)
