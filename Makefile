@@ -35,7 +35,7 @@ test: sync
 lint: sync
 	$(UV) run --locked ruff check .
 	$(UV) run --locked ruff format --check .
-	$(UV) run --locked mypy shared/src deploy/devtools/src services/applications-svc/src approvals-svc/src contracts-svc/src archive-svc/src
+	$(UV) run --locked mypy
 	$(UV) run --locked lint-imports
 
 format: sync
