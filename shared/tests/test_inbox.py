@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.structs import ConsumerRecord
 
 from guakao_shared.events import Actor, ApprovalGranted, Envelope, EventData
-from guakao_shared.inbox import InboxConsumer
+from guakao_shared.inbox import TRUNCATED_BYTES, InboxConsumer, _tolerant_headers
 from guakao_shared.refusals import PermanentError
 
 SERVICE = "applications"
@@ -405,3 +407,90 @@ async def test_a_message_that_could_not_be_handled_is_sought_back_never_skipped(
     with pytest.raises(ConnectionError):
         await harness.consumer.on_message(msg)  # type: ignore[arg-type]
     assert (msg.acked, msg.nacked) == (0, 1)
+
+
+# ---- messages that cannot be dead-lettered as they are ----------------------------------
+
+
+class SizeLimitedBroker(FakeBroker):
+    """Refuses what does not fit, as the producer and the broker do (1 MiB by default)."""
+
+    limit = 1024 * 1024
+
+    async def publish(
+        self, body: bytes, *, topic: str, key: bytes | None, headers: dict[str, str]
+    ) -> None:
+        if len(body) + sum(len(k) + len(v) for k, v in headers.items()) > self.limit:
+            raise MessageSizeTooLargeError()
+        await super().publish(body, topic=topic, key=key, headers=headers)
+
+
+async def test_a_message_too_large_to_dead_letter_whole_leaves_a_truncated_copy() -> None:
+    harness = _harness()
+    harness.consumer._broker = broker = SizeLimitedBroker()  # type: ignore[assignment]
+    body = b"{" + b"x" * (SizeLimitedBroker.limit - 100)  # fits in Kafka, not with dlq headers
+
+    outcome = await _process(harness, body)
+
+    assert outcome == "dead_lettered"
+    (dead,) = broker.published
+    assert dead.body == body[:TRUNCATED_BYTES]
+    assert dead.headers["dlq.truncated"] == "true"
+    assert dead.headers["dlq.original-size"] == str(len(body))
+    assert dead.headers["dlq.origin.offset"] == "41"
+    assert dead.headers["dlq.error"].startswith("malformed envelope")
+
+
+@pytest.mark.parametrize("value", [None, b"\xff\xfe not utf-8"], ids=["null", "binary"])
+async def test_a_record_with_a_null_or_binary_header_is_dead_lettered_with_it(
+    value: bytes | None,
+) -> None:
+    harness = _harness()
+    seen: list[Any] = []
+
+    async def original(record: Any) -> Any:
+        seen.append(record)
+        return record
+
+    record = ConsumerRecord(
+        topic="guakao.approvals.v1",
+        partition=2,
+        offset=41,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"case-7",
+        value=_granted(),
+        checksum=None,
+        serialized_key_size=6,
+        serialized_value_size=1,
+        headers=(("traceparent", b"00-abc-def-01"), ("x-odd", value)),
+    )
+    parsed = await _tolerant_headers(record, original)
+    headers = {k: v.decode() for k, v in parsed.headers}
+
+    assert await _process(harness, parsed.value, headers) == "dead_lettered"
+    (dead,) = harness.broker.published
+    assert "x-odd" in dead.headers["dlq.error"]
+    assert ("x-odd.b64" in dead.headers) is (value is not None)
+    assert harness.handler.calls == []
+
+
+async def test_a_record_with_clean_headers_passes_the_parser_untouched() -> None:
+    record = ConsumerRecord(
+        topic="t",
+        partition=0,
+        offset=1,
+        timestamp=0,
+        timestamp_type=0,
+        key=None,
+        value=b"{}",
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=2,
+        headers=(("traceparent", b"00-abc-def-01"),),
+    )
+
+    async def original(r: Any) -> Any:
+        return r
+
+    assert await _tolerant_headers(record, original) is record

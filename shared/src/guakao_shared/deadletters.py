@@ -45,7 +45,15 @@ class DeadLetter:
             "body_preview": preview,
             "body_size": len(self.body),
             "replayed_from": self.headers.get("dlq.replayed-from"),
+            "truncated": self.truncated,
+            "original_size": int(self.headers.get("dlq.original-size") or len(self.body)),
         }
+
+    @property
+    def truncated(self) -> bool:
+        """Too large to dead-letter whole: only its beginning is here (the original is still
+        at its origin topic, partition and offset while the topic retains it)."""
+        return self.headers.get("dlq.truncated") == "true"
 
 
 async def read_dead_letters(

@@ -11,11 +11,14 @@ not the message's fault: they are retried until the infrastructure is back, neve
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -40,6 +43,13 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 
+
+# A dead letter must always leave the partition: one that does not fit in Kafka with its error
+# headers is dead-lettered as a truncated copy of this many bytes, marked as such.
+TRUNCATED_BYTES = 64 * 1024
+TOO_LARGE: tuple[type[BaseException], ...] = (MessageSizeTooLargeError, RecordTooLargeError)
+# Set by the parser on a record whose headers are not all UTF-8 strings (null or binary).
+INVALID_HEADERS = "guakao.invalid-headers"
 
 U = TypeVar("U", bound=SqlAlchemyUnitOfWork)
 E = TypeVar("E", bound=EventData)
@@ -87,6 +97,7 @@ class InboxConsumer(Generic[U]):
             group_id=f"{self.service}.{self.name}",
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
+            parser=_tolerant_headers,
             decoder=_raw_bytes,
         )
         subscriber(self.on_message)
@@ -107,6 +118,10 @@ class InboxConsumer(Generic[U]):
         self, body: bytes, headers: Mapping[str, str], origin: Mapping[str, Any]
     ) -> str:
         """Handle one message; return the outcome. Raises only while infrastructure is down."""
+        if INVALID_HEADERS in headers:
+            error = f"header(s) {headers[INVALID_HEADERS]} are not UTF-8 text (null or binary)"
+            await self._dead_letter(body, headers, origin, error)
+            return "dead_lettered"
         try:
             envelope = Envelope.model_validate_json(body)
         except ValidationError as exc:
@@ -182,7 +197,9 @@ class InboxConsumer(Generic[U]):
         attempts: int = 1,
     ) -> None:
         kept = {"traceparent", "tracestate", "dlq.replayed-from", "dlq.replayed-by"}
-        dl_headers = {k: v for k, v in headers.items() if k in kept}  # trace and provenance
+        dl_headers = {  # trace and provenance; binary headers travel base64-encoded
+            k: v for k, v in headers.items() if k in kept or k.endswith(".b64")
+        }
         dl_headers.update(
             {
                 "dlq.error": error[:2000],
@@ -193,12 +210,49 @@ class InboxConsumer(Generic[U]):
             }
         )
         log.error("dead-lettering message from %s: %s", dict(origin), error[:500])
-        await self._broker.publish(
-            body,
-            topic=dead_letter_topic(self.service),
-            key=str(origin["key"]).encode() if origin.get("key") else None,
-            headers=dl_headers,
-        )
+        key = str(origin["key"]).encode() if origin.get("key") else None
+        try:
+            await self._broker.publish(
+                body, topic=dead_letter_topic(self.service), key=key, headers=dl_headers
+            )
+        except TOO_LARGE:
+            # With its error headers it no longer fits: keep where it came from, its size and
+            # its beginning, so the partition moves on and the original can still be found.
+            log.error("dead letter of %d bytes is too large; sending a truncated copy", len(body))
+            dl_headers.update({"dlq.truncated": "true", "dlq.original-size": str(len(body))})
+            await self._broker.publish(
+                body[:TRUNCATED_BYTES],
+                topic=dead_letter_topic(self.service),
+                key=key,
+                headers=dl_headers,
+            )
+
+
+async def _tolerant_headers(record: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream decodes every header value as UTF-8 and fails on a null or binary one, so
+    such a record would never reach us to be dead-lettered. Carry those values base64-encoded
+    (`<name>.b64`) and mark the record, so `process` dead-letters it."""
+    clean: list[tuple[str, bytes]] = []
+    invalid: list[str] = []
+    for name, value in record.headers or ():
+        if isinstance(value, bytes) and _is_utf8(value):
+            clean.append((name, value))
+            continue
+        invalid.append(name)
+        if value is not None:
+            clean.append((f"{name}.b64", base64.b64encode(value)))
+    if invalid:
+        clean.append((INVALID_HEADERS, ",".join(invalid).encode(errors="replace")))
+        record = dataclasses.replace(record, headers=tuple(clean))
+    return await original(record)
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _raw_bytes(msg: Any) -> Any:

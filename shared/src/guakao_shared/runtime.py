@@ -304,6 +304,15 @@ class ServiceRuntime(Generic[U]):
             letter = next((d for d in reversed(found) if d.id == dlq_id), None)
             if letter is None or not letter.origin_topic:
                 raise ProblemError(404, "Not found", f"no dead letter {dlq_id} to replay")
+            if letter.truncated:
+                raise ProblemError(
+                    409,
+                    "Conflict",
+                    f"dead letter {dlq_id} holds only the beginning of a message too large to "
+                    f"dead-letter whole; re-publish it from {letter.origin_topic} partition "
+                    f"{letter.origin_partition} offset {letter.origin_offset}",
+                    rule="truncated_dead_letter",
+                )
             keep = {k: v for k, v in letter.headers.items() if not k.startswith("dlq.")}
             await self.broker.publish(
                 letter.body,
