@@ -129,6 +129,9 @@ async def current_principal(
             "a bearer token is required (Authorization: Bearer <jwt>)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    verified = getattr(request.state, "principal", None)  # by the RequestGuard, on headers
+    if isinstance(verified, Principal):
+        return verified
     verifier: JwtVerifier = request.app.state.jwt_verifier
     return await verifier.verify(credentials.credentials)
 

@@ -96,9 +96,17 @@ def install_problem_handlers(app: FastAPI, domain_errors: Mapping[type[Exception
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        title = getattr(exc, "problem_title", None) or {
+            404: "Not found",
+            405: "Method not allowed",
+        }.get(exc.status_code, "HTTP error")
         return problem_response(
-            request, exc.status_code, title, str(exc.detail), headers=exc.headers
+            request,
+            exc.status_code,
+            title,
+            str(exc.detail),
+            headers=exc.headers,
+            **getattr(exc, "problem_extra", {}),
         )
 
     for error_type, status in domain_errors.items():
@@ -118,5 +126,11 @@ def install_problem_handlers(app: FastAPI, domain_errors: Mapping[type[Exception
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
-            request, 500, "Internal error", "an unexpected error occurred; it has been logged"
+            request,
+            500,
+            "Internal error",
+            "an unexpected error occurred; it has been logged",
+            # the server drops the connection after an unhandled error: say so, so the
+            # client's next request opens a new one instead of failing on a dead socket
+            headers={"Connection": "close"},
         )

@@ -28,6 +28,7 @@ from guakao_shared.clock import Clock
 from guakao_shared.commands import CommandBus
 from guakao_shared.db import make_engine, make_session_factory
 from guakao_shared.deadletters import read_dead_letters
+from guakao_shared.guard import RequestGuard
 from guakao_shared.idempotency import IdempotencyKeyReused
 from guakao_shared.identity import Role, require_role
 from guakao_shared.inbox import InboxConsumer
@@ -329,6 +330,12 @@ class ServiceRuntime(Generic[U]):
         async def metrics() -> Response:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+        app.add_middleware(
+            RequestGuard,
+            verifier=self.verifier,
+            max_json_bytes=self.settings.max_json_bytes,
+            max_upload_bytes=self.settings.max_upload_bytes,
+        )
         app.add_middleware(HttpMetricsMiddleware, service=self.service)
         instrument_app(app)
         return app

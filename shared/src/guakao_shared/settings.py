@@ -41,6 +41,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0, le=30)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Request bodies: JSON (and anything not an upload) and uploads (multipart or raw bytes).
+    max_json_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=5 * 1024**3)
     # Tests and drills may act "as of" another time (sweeps, deadlines); never in production.
     allow_clock_override: bool = False
 
@@ -64,6 +67,8 @@ class ServiceSettings(BaseSettings):
                 problems.append("s3_secret_key is the development secret")
             if self.jwks_url.startswith("file:") or self.jwt_issuer == DEV_ISSUER:
                 problems.append("jwks_url/jwt_issuer point at the development signing key")
+            if self.jwks_url.startswith("http://"):
+                problems.append("jwks_url must be https:// (signing keys over plain HTTP)")
             if self.allow_clock_override:
                 problems.append("allow_clock_override is for tests and drills only")
             if problems:
