@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -64,7 +65,7 @@ class Call:
             chunk = pending.pop(0) if pending else b""
             return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 self.status = message["status"]
                 self.headers = {k.decode(): v.decode() for k, v in message["headers"]}
