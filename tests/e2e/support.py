@@ -92,7 +92,7 @@ async def task_for(
     async def probe() -> dict[str, Any] | None:
         response = approvals.get("/v1/tasks", headers=headers, params={"limit": 200})
         assert response.status_code == 200, response.text
-        return next((t for t in response.json() if t["subject_id"] == subject_id), None)
+        return next((t for t in response.json()["items"] if t["subject_id"] == subject_id), None)
 
     return await eventually(probe, timeout=timeout, what=f"an approval task for {subject_id}")
 

@@ -217,8 +217,8 @@ async def test_disposition_needs_an_approval_and_storage_still_refuses_before_re
         for who in (CLARA, LEGAL):  # the requester (cora) may not approve her own request
 
             async def task(who: dict[str, str] = who) -> Any:
-                tasks = approvals.get("/v1/tasks", headers=who, params={"limit": 200}).json()
-                return next((t for t in tasks if t["subject_id"] == record["id"]), None)
+                inbox = approvals.get("/v1/tasks", headers=who, params={"limit": 200}).json()
+                return next((t for t in inbox["items"] if t["subject_id"] == record["id"]), None)
 
             found = await eventually(task, what="a disposition approval task")
             decided = approvals.post(

@@ -153,7 +153,7 @@ async def test_a_contract_goes_from_the_approved_plan_to_signed(
     version = submitted["current_version"]["number"]
 
     async def legal_task() -> dict[str, Any] | None:
-        tasks = approvals.get("/v1/tasks", headers=LEGAL, params={"limit": 200}).json()
+        tasks = approvals.get("/v1/tasks", headers=LEGAL, params={"limit": 200}).json()["items"]
         return next((t for t in tasks if t["subject_id"] == cid), None)
 
     task = await eventually(legal_task, what="the legal review task of the contract")

@@ -78,6 +78,39 @@ async def test_a_decision_sent_twice_with_one_key_has_one_effect(
     assert granted[0]["n"] == 1
 
 
+async def test_a_decision_key_reused_with_another_comment_is_refused(
+    applications: httpx.Client, approvals: httpx.Client, draft
+) -> None:
+    app = draft()
+    applications.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT)
+    task = await task_for(approvals, app["id"])
+    headers = {**REVIEWER, "Idempotency-Key": new_key()}
+    url = f"/v1/tasks/{task['id']}/decision"
+    first = approvals.post(url, json={"decision": "approve", "comment": "ok"}, headers=headers)
+    other = approvals.post(url, json={"decision": "approve", "comment": "fine"}, headers=headers)
+    assert first.status_code == 200, first.text
+    assert other.status_code == 422
+    assert "already used for a different request" in other.json()["detail"]
+
+
+async def test_a_withdrawal_key_reused_with_another_comment_is_refused(
+    applications: httpx.Client, approvals: httpx.Client, draft
+) -> None:
+    app = draft()
+    applications.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT)
+    task = await task_for(approvals, app["id"])
+    headers = {**APPLICANT, "Idempotency-Key": new_key()}
+    url = f"/v1/cases/{task['approval_case_id']}/withdraw"
+    first = approvals.post(url, json={"comment": "merged into another project"}, headers=headers)
+    again = approvals.post(url, json={"comment": "merged into another project"}, headers=headers)
+    other = approvals.post(url, json={"comment": "no budget"}, headers=headers)
+    assert first.status_code == again.status_code == 200, first.text
+    assert first.json()["status"] == "WITHDRAWN"
+    assert again.headers["Idempotency-Replayed"] == "true"
+    assert other.status_code == 422
+    assert "already used for a different request" in other.json()["detail"]
+
+
 async def test_two_approvers_deciding_at_once_give_one_outcome(
     applications: httpx.Client, services: dict[str, ServiceProcess], draft: Draft, infra: Infra
 ) -> None:

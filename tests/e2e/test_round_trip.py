@@ -86,7 +86,7 @@ async def test_the_applicant_never_sees_their_own_request_in_the_inbox(
         applications.post(f"/v1/applications/{app['id']}/submit", headers=both).status_code == 200
     )
     task = await task_for(approvals, app["id"])  # visible to another reviewer
-    mine = approvals.get("/v1/tasks", headers=both, params={"limit": 200}).json()
+    mine = approvals.get("/v1/tasks", headers=both, params={"limit": 200}).json()["items"]
     assert all(t["subject_id"] != app["id"] for t in mine)
     refused = approvals.post(
         f"/v1/tasks/{task['id']}/decision", headers=both, json={"decision": "approve"}

@@ -13,8 +13,6 @@ class Settings(ServiceSettings):
 
     records_bucket: str = "guakao-approvals"
     sla_sweep_interval_s: float = Field(default=60.0, gt=0, le=3600)
-    # Lets a process_admin run the SLA sweep "as of" a later time (tests, drills); off in prod.
-    allow_clock_override: bool = False
 
 
 @cache

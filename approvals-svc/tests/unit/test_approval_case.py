@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -190,7 +191,12 @@ COMMITTEE = ("cm1", "cm2", "cm3")
         "weighted-veto",
     ],
 )
-def test_each_step_mode_decides_as_the_policy_says(mode, params, votes, expected) -> None:
+def test_each_step_mode_decides_as_the_policy_says(
+    mode: Mode,
+    params: dict[str, Any],
+    votes: list[tuple[str, Action]],
+    expected: CaseStatus,
+) -> None:
     step = (
         rule(mode=mode)
         if mode == Mode.ANY
@@ -216,7 +222,7 @@ def test_a_committee_quorum_of_two_approves_after_the_second_vote() -> None:
     decide(case, "cm2")
     assert case.status == CaseStatus.OPEN
     decide(case, "cm1")
-    assert case.status == CaseStatus.APPROVED
+    assert case.status == CaseStatus.APPROVED  # type: ignore[comparison-overlap]  # decide() mutates
     assert [t.status for t in case.tasks if t.assignee == "cm3"] == [TaskStatus.CLOSED]
 
 
@@ -229,7 +235,9 @@ def test_a_committee_quorum_of_two_approves_after_the_second_vote() -> None:
         (None, {}, ["necessity review"]),
     ],
 )
-def test_routing_by_amount_adds_the_committee_above_the_limit(amount, attributes, steps) -> None:
+def test_routing_by_amount_adds_the_committee_above_the_limit(
+    amount: float | None, attributes: dict[str, str], steps: list[str]
+) -> None:
     policy = definition(1).policy("application.necessity_review")
     assert [r.name for r in rules_for(policy, amount=amount, attributes=attributes)] == steps
 
@@ -268,7 +276,7 @@ def test_department_scoped_pool_only_accepts_heads_of_the_requesters_department(
     ids=["own-request", "manager-excluded", "managers-manager-excluded", "not-assigned"],
 )
 def test_segregation_of_duties_and_assignment_refusals_name_the_rule(
-    actor, step, rule_name
+    actor: str, step: StepRule, rule_name: str
 ) -> None:
     case = open_case(step)
     task = next(iter(case.open_tasks()))
@@ -306,7 +314,7 @@ def test_nobody_votes_twice_in_one_step() -> None:
 
 @pytest.mark.parametrize("action", [Action.REJECT, Action.RETURN])
 @pytest.mark.parametrize("comment", [None, "", "   "])
-def test_rejecting_or_returning_needs_a_comment(action, comment) -> None:
+def test_rejecting_or_returning_needs_a_comment(action: Action, comment: str | None) -> None:
     case = open_case(rule())
     with pytest.raises(CommentRequired):
         decide(case, "hank", action, comment=comment)
@@ -374,7 +382,7 @@ def test_an_added_signer_must_also_sign_when_all_must_sign() -> None:
     decide(case, "cm1")
     assert case.status == CaseStatus.OPEN
     decide(case, "cm2")
-    assert case.status == CaseStatus.APPROVED
+    assert case.status == CaseStatus.APPROVED  # type: ignore[comparison-overlap]  # decide() mutates
 
 
 def test_only_a_decider_of_the_current_step_can_add_a_signer() -> None:
@@ -395,7 +403,9 @@ def test_returning_to_the_applicant_closes_the_case_as_returned() -> None:
 @pytest.mark.parametrize(
     ("redo", "reopened"), [(True, ["legal", "finance", "board"]), (False, ["legal", "board"])]
 )
-def test_returning_to_an_earlier_step_redoes_the_steps_the_policy_says(redo, reopened) -> None:
+def test_returning_to_an_earlier_step_redoes_the_steps_the_policy_says(
+    redo: bool, reopened: list[str]
+) -> None:
     case = open_case(
         rule("legal", users=("cm1",)),
         rule("finance", users=("fred",), redo_on_return=redo),
@@ -449,7 +459,7 @@ def test_only_the_requester_can_withdraw_and_then_nothing_is_open() -> None:
     ],
 )
 def test_time_limits_remind_at_half_and_three_quarters_and_escalate_at_breach(
-    elapsed, reminders, escalated
+    elapsed: timedelta, reminders: list[int], escalated: bool
 ) -> None:
     case = open_case(rule(escalate_to="process_admin"))
     case.events.clear()

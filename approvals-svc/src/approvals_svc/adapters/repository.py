@@ -1,5 +1,6 @@
 """Loads and saves approval cases (state as JSONB, optimistic locking on the version), keeps
-the task index and the audit trail in step, and reads the directory and delegations."""
+the task index and the audit trail in step, answers inbox queries, and keeps the directory and
+delegations."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,7 @@ from approvals_svc.adapters.orm import (
     delegations,
     directory_people,
 )
+from approvals_svc.adapters.views import DelegationEntry, DirectoryEntry, InboxQuery, InboxTask
 from approvals_svc.domain.model import (
     Action,
     ApprovalCase,
@@ -33,6 +35,7 @@ from approvals_svc.domain.model import (
     Task,
     TaskStatus,
 )
+from guakao_shared.paging import PageRequest, Slice
 
 
 class ConcurrentUpdate(Exception):
@@ -264,22 +267,10 @@ class SqlAlchemyApprovalRepository:
             )
         self._seen[case.id] = (case.version, len(case.trail))
 
-    async def inbox(
-        self,
-        *,
-        who: list[tuple[str | None, str | None, str | None]],
-        requester_not: str,
-        status: str,
-        policy: str | None,
-        subject_type: str | None,
-        overdue_at: datetime | None,
-        limit: int,
-        offset: int,
-    ) -> list[Any]:
-        """Tasks the caller (or the people they act for) can decide: `who` holds
-        (user, role, department) triples; a triple matches a named task or a pooled one."""
+    async def inbox(self, query: InboxQuery, page: PageRequest) -> Slice[InboxTask]:
+        """Tasks the caller (or the people they act for) can decide, soonest due first."""
         clauses = []
-        for user, role, department in who:
+        for user, role, department in query.who:
             if user:
                 clauses.append(approval_tasks.c.assignee == user)
             if role:
@@ -292,7 +283,24 @@ class SqlAlchemyApprovalRepository:
                         ),
                     )
                 )
-        query = (
+        where: list[ColumnElement[bool]] = [
+            or_(*clauses) if clauses else false(),
+            approval_tasks.c.status == query.status,
+            approval_cases.c.requester != query.requester_not,
+        ]
+        if query.policy:
+            where.append(approval_cases.c.policy == query.policy)
+        if query.subject_type:
+            where.append(approval_cases.c.subject_type == query.subject_type)
+        if query.overdue_at is not None:
+            where.append(approval_cases.c.due_at < query.overdue_at)
+        joined = approval_tasks.join(
+            approval_cases, approval_cases.c.id == approval_tasks.c.approval_case_id
+        )
+        total = (
+            await self._session.execute(select(func.count()).select_from(joined).where(*where))
+        ).scalar_one()
+        rows = await self._session.execute(
             select(
                 approval_tasks,
                 approval_cases.c.title,
@@ -305,23 +313,13 @@ class SqlAlchemyApprovalRepository:
                 approval_cases.c.due_at,
                 approval_cases.c.created_at,
             )
-            .join(approval_cases, approval_cases.c.id == approval_tasks.c.approval_case_id)
-            .where(
-                or_(*clauses) if clauses else False,  # type: ignore[arg-type]
-                approval_tasks.c.status == status,
-                approval_cases.c.requester != requester_not,
-            )
+            .select_from(joined)
+            .where(*where)
             .order_by(approval_cases.c.due_at.nulls_last(), approval_tasks.c.id)
-            .limit(limit)
-            .offset(offset)
+            .limit(page.limit)
+            .offset(page.offset)
         )
-        if policy:
-            query = query.where(approval_cases.c.policy == policy)
-        if subject_type:
-            query = query.where(approval_cases.c.subject_type == subject_type)
-        if overdue_at is not None:
-            query = query.where(approval_cases.c.due_at < overdue_at)
-        return list((await self._session.execute(query)).all())
+        return Slice([InboxTask(**row._mapping) for row in rows], total, page)
 
     async def open_case_ids(self) -> list[uuid.UUID]:
         rows = await self._session.execute(
@@ -363,42 +361,101 @@ class SqlAlchemyDirectory:
         return line
 
 
-async def upsert_person(
-    session: AsyncSession,
-    *,
-    sub: str,
-    name: str | None,
-    department: str | None,
-    roles: list[str],
-    manager: str | None,
-    now: datetime,
-) -> None:
-    values = {
-        "sub": sub,
-        "name": name,
-        "department": department,
-        "roles": roles,
-        "manager": manager,
-        "updated_at": now,
-    }
-    await session.execute(
-        pg_insert(directory_people)
-        .values(**values)
-        .on_conflict_do_update(
-            index_elements=["sub"], set_={k: v for k, v in values.items() if k != "sub"}
+class SqlAlchemyPeople:
+    """The directory's people: kept by the process admin, read by the engine."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def directory(self) -> SqlAlchemyDirectory:
+        return await SqlAlchemyDirectory.load(self._session)
+
+    async def put(self, entry: DirectoryEntry) -> None:
+        values = {
+            "sub": entry.sub,
+            "name": entry.name,
+            "department": entry.department,
+            "roles": list(entry.roles),
+            "manager": entry.manager,
+            "updated_at": entry.updated_at,
+        }
+        await self._session.execute(
+            pg_insert(directory_people)
+            .values(**values)
+            .on_conflict_do_update(
+                index_elements=["sub"], set_={k: v for k, v in values.items() if k != "sub"}
+            )
         )
-    )
+
+    async def list(self, page: PageRequest) -> Slice[DirectoryEntry]:
+        total = (
+            await self._session.execute(select(func.count()).select_from(directory_people))
+        ).scalar_one()
+        rows = await self._session.execute(
+            select(directory_people)
+            .order_by(directory_people.c.sub)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        return Slice(
+            [
+                DirectoryEntry(
+                    sub=r.sub,
+                    name=r.name,
+                    department=r.department,
+                    roles=tuple(r.roles),
+                    manager=r.manager,
+                    updated_at=r.updated_at,
+                )
+                for r in rows
+            ],
+            total,
+            page,
+        )
 
 
-async def active_delegations(
-    session: AsyncSession, delegate: str, now: datetime
-) -> list[Delegation]:
-    rows = await session.execute(
-        select(delegations).where(
-            delegations.c.delegate == delegate,
-            delegations.c.revoked_at.is_(None),
-            delegations.c.starts <= now,
-            delegations.c.ends > now,
+class SqlAlchemyDelegations:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, entry: DelegationEntry) -> None:
+        await self._session.execute(insert(delegations).values(**asdict(entry)))
+
+    async def active_for(self, delegate: str, now: datetime) -> list[Delegation]:
+        """The delegations `delegate` may act on at `now`."""
+        rows = await self._session.execute(
+            select(delegations).where(
+                delegations.c.delegate == delegate,
+                delegations.c.revoked_at.is_(None),
+                delegations.c.starts <= now,
+                delegations.c.ends > now,
+            )
         )
-    )
-    return [Delegation(r.delegator, r.delegate, r.starts, r.ends) for r in rows]
+        return [Delegation(r.delegator, r.delegate, r.starts, r.ends) for r in rows]
+
+    async def given_or_received(self, sub: str, page: PageRequest) -> Slice[DelegationEntry]:
+        where = (delegations.c.delegator == sub) | (delegations.c.delegate == sub)
+        total = (
+            await self._session.execute(select(func.count()).select_from(delegations).where(where))
+        ).scalar_one()
+        rows = await self._session.execute(
+            select(delegations)
+            .where(where)
+            .order_by(delegations.c.created_at, delegations.c.id)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        return Slice([DelegationEntry(**r._mapping) for r in rows], total, page)
+
+    async def revoke(self, delegation_id: uuid.UUID, *, delegator: str, now: datetime) -> bool:
+        """Revoke an active delegation of `delegator`; False when there is none."""
+        result = await self._session.execute(
+            update(delegations)
+            .where(
+                delegations.c.id == delegation_id,
+                delegations.c.delegator == delegator,
+                delegations.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]

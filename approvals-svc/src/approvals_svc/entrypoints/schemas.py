@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from approvals_svc.adapters.views import DelegationEntry, DirectoryEntry, InboxTask
 from approvals_svc.domain.model import Action, ApprovalCase, Record
 
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
@@ -47,6 +48,26 @@ class PersonPut(Strict):
     manager: Sub | None = None
 
 
+class PersonRead(BaseModel):
+    sub: str
+    name: str | None
+    department: str | None
+    roles: list[str]
+    manager: str | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, entry: DirectoryEntry) -> PersonRead:
+        return cls(
+            sub=entry.sub,
+            name=entry.name,
+            department=entry.department,
+            roles=list(entry.roles),
+            manager=entry.manager,
+            updated_at=entry.updated_at,
+        )
+
+
 class DelegationCreate(Strict):
     delegate: Sub
     starts: datetime
@@ -70,6 +91,18 @@ class DelegationRead(BaseModel):
     ends: datetime
     reason: str | None
     revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, entry: DelegationEntry) -> DelegationRead:
+        return cls(
+            id=entry.id,
+            delegator=entry.delegator,
+            delegate=entry.delegate,
+            starts=entry.starts,
+            ends=entry.ends,
+            reason=entry.reason,
+            revoked_at=entry.revoked_at,
+        )
 
 
 class SweepCreate(Strict):
@@ -99,6 +132,11 @@ class TaskRead(BaseModel):
     policy: str
     due_at: datetime | None
     created_at: datetime
+
+    @classmethod
+    def of(cls, task: InboxTask) -> TaskRead:
+        fields = {name: getattr(task, name) for name in cls.model_fields}
+        return cls(**fields)
 
 
 class StepRead(BaseModel):

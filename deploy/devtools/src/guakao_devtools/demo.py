@@ -118,7 +118,7 @@ class Demo:
         def probe() -> dict[str, Any] | None:
             tasks = self.approvals.get(
                 "/v1/tasks", headers=self.auth(who), params={"limit": 200}
-            ).json()
+            ).json()["items"]
             return next((t for t in tasks if t["subject_id"] == subject_id), None)
 
         found: dict[str, Any] = self.wait(f"a task for {who}", probe)
