@@ -85,4 +85,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # Kubernetes runs the migrations in an initContainer and overrides this command.
 # --reset-contextvars: without it a request body over 64 KiB leaks its trace context into the
 # next request on the same keep-alive connection (CPython asyncio bug).
-CMD ["sh", "-c", "alembic -c \"$SERVICE_DIR/alembic.ini\" upgrade head && exec uvicorn \"$MODULE.entrypoints.app:create_app\" --factory --reset-contextvars --host 0.0.0.0 --port \"$PORT\""]
+CMD ["sh", "-c", "alembic -c \"$SERVICE_DIR/alembic.ini\" upgrade head && exec uvicorn \"$MODULE.entrypoints.app:create_app\" --factory --reset-contextvars --no-server-header --host 0.0.0.0 --port \"$PORT\""]
