@@ -1,11 +1,11 @@
 """The contract aggregate (stage 3a). Plain Python.
 
 A contract is drafted from the approved plan and the clause library; every edit makes a new
-version; it goes to approval only with all of its mandatory clauses (the process definition's,
-given when it is drafted and kept with it); each party signs exactly
-the approved version's document (by its SHA-256); once fully signed it is immutable and a
-change is an amendment (a new version that is approved and signed again). Filing is a
-handshake with the archive: requested on signing, FILED on its answer, retried on failure.
+version; it goes to approval only with all of its mandatory clauses (given when it is drafted,
+from the process definition, and kept with it); each party signs exactly the approved
+version's document (by its SHA-256); once fully signed it is immutable and a change is an
+amendment (a new version that is approved and signed again). Filing is a handshake with the
+archive: requested on signing, FILED on its answer, retried on failure.
 """
 
 from __future__ import annotations
