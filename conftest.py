@@ -39,12 +39,28 @@ SERVICE_PORTS = {
 PORT_OFFSET = int(os.environ.get("GUAKAO_TEST_PORT_OFFSET", "0"))
 
 
+# A test that uses one of these fixtures, directly or through another fixture, needs the real
+# infrastructure: it is marked `infra` at collection, so `make test-unit` (-m "not infra")
+# leaves it out without anyone remembering a marker.
+INFRA_FIXTURES = frozenset({"infra", "services"})
+UNIT_SELECTION = "not infra"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if INFRA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.infra)
+
+
 def _progress(message: str) -> None:
     print(f"[infra] {message}", flush=True)
 
 
 @pytest.fixture(scope="session")
-def infra() -> Iterator[Infra]:
+def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
+    if request.config.getoption("markexpr") == UNIT_SELECTION:
+        # Only a fixture looked up at run time (request.getfixturevalue) can get here.
+        pytest.fail("the unit selection (-m 'not infra') must not start infrastructure")
     data = Path(tempfile.mkdtemp(prefix="guakao-test-"))
     ports = {
         k: int(os.environ.get(f"GUAKAO_TEST_{k.upper()}", v + PORT_OFFSET))
