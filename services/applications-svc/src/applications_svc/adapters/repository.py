@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Row, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from applications_svc.adapters.orm import (
@@ -20,6 +20,7 @@ from applications_svc.adapters.orm import (
 from applications_svc.domain.model import (
     Application,
     CaseStatus,
+    CaseSummary,
     Document,
     Money,
     Personnel,
@@ -29,6 +30,7 @@ from applications_svc.domain.model import (
     SignOff,
     StatusChange,
 )
+from guakao_shared.paging import PageRequest, Slice
 
 
 class ConcurrentUpdate(Exception):
@@ -211,6 +213,72 @@ class SqlAlchemyApplicationRepository:
         app.version = version + 1
         self._remember(app)
 
+    async def search(
+        self,
+        *,
+        departments: list[str] | None,
+        applicant: str,
+        statuses: list[CaseStatus] | None,
+        department: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+        text: str | None,
+        sort: str,
+        page: PageRequest,
+    ) -> Slice[CaseSummary]:
+        """A filtered, sorted page of cases and the total that matched. `departments` None: all;
+        otherwise those departments' cases and the `applicant`'s own."""
+        query = select(
+            applications.c.id,
+            applications.c.title,
+            applications.c.status,
+            applications.c.department,
+            applications.c.applicant,
+            applications.c.start_date,
+            applications.c.end_date,
+            applications.c.created_at,
+            applications.c.updated_at,
+            applications.c.submitted_at,
+            applications.c.process_version,
+            applications.c.content["resources"]["funds"].label("funds"),
+        )
+        if departments is not None:
+            query = query.where(
+                or_(
+                    applications.c.department.in_(departments),
+                    applications.c.applicant == applicant,
+                )
+            )
+        if statuses is not None:
+            query = query.where(applications.c.status.in_([s.value for s in statuses]))
+        if department:
+            query = query.where(applications.c.department == department)
+        if created_from:
+            query = query.where(applications.c.created_at >= created_from)
+        if created_to:
+            query = query.where(applications.c.created_at < created_to)
+        if text:
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            query = query.where(
+                or_(
+                    applications.c.title.ilike(pattern),
+                    applications.c.content["background"].astext.ilike(pattern),
+                    applications.c.content["objectives"].astext.ilike(pattern),
+                )
+            )
+        total = (
+            await self._session.execute(select(func.count()).select_from(query.subquery()))
+        ).scalar_one()
+        column = SORTS[sort.lstrip("-")]
+        ordered = column.desc() if sort.startswith("-") else column.asc()
+        rows = (
+            await self._session.execute(
+                query.order_by(ordered, applications.c.id).limit(page.limit).offset(page.offset)
+            )
+        ).all()
+        return Slice([_summary(r) for r in rows], int(total), page)
+
     def _row(self, app: Application) -> dict[str, Any]:
         return {
             "id": app.id,
@@ -275,66 +343,19 @@ SORTS = {
 }
 
 
-async def search_applications(
-    session: AsyncSession,
-    *,
-    departments: list[str] | None,
-    applicant: str | None,
-    statuses: list[str] | None,
-    department: str | None,
-    created_from: datetime | None,
-    created_to: datetime | None,
-    text: str | None,
-    sort: str,
-    limit: int,
-    offset: int,
-) -> tuple[list[Any], int]:
-    """Filtered, sorted page of applications and the total count. `departments` None: all;
-    otherwise the caller sees those departments' cases and (with `applicant`) their own."""
-    query = select(
-        applications.c.id,
-        applications.c.title,
-        applications.c.status,
-        applications.c.department,
-        applications.c.applicant,
-        applications.c.start_date,
-        applications.c.end_date,
-        applications.c.created_at,
-        applications.c.updated_at,
-        applications.c.submitted_at,
-        applications.c.process_version,
-        applications.c.content["resources"]["funds"].label("funds"),
+def _summary(row: Row[Any]) -> CaseSummary:
+    funds = row.funds
+    return CaseSummary(
+        id=row.id,
+        title=row.title,
+        status=CaseStatus(row.status),
+        department=row.department,
+        applicant=row.applicant,
+        requested_funds=Money(Decimal(funds["amount"]), funds["currency"]) if funds else None,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        submitted_at=row.submitted_at,
+        process_version=row.process_version,
     )
-    if departments is not None:
-        query = query.where(
-            or_(
-                applications.c.department.in_(departments),
-                applications.c.applicant == (applicant or ""),
-            )
-        )
-    if statuses:
-        query = query.where(applications.c.status.in_(statuses))
-    if department:
-        query = query.where(applications.c.department == department)
-    if created_from:
-        query = query.where(applications.c.created_at >= created_from)
-    if created_to:
-        query = query.where(applications.c.created_at < created_to)
-    if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                applications.c.title.ilike(pattern),
-                applications.c.content["background"].astext.ilike(pattern),
-                applications.c.content["objectives"].astext.ilike(pattern),
-            )
-        )
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    column = SORTS[sort.lstrip("-")]
-    ordered = column.desc() if sort.startswith("-") else column.asc()
-    rows = (
-        await session.execute(
-            query.order_by(ordered, applications.c.id).limit(limit).offset(offset)
-        )
-    ).all()
-    return list(rows), int(total)

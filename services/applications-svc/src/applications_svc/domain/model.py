@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -139,18 +140,12 @@ class RoleRequired(DomainError):
         self.problem_extra = {"required_roles": [role]}
 
 
-# The seven clauses the specification requires in every contract (stage 3): the plan proposes
-# one term per clause, and contracts-svc drafts from them.
-MANDATORY_CLAUSES: tuple[str, ...] = (
-    "scope_of_cooperation",
-    "responsibilities",
-    "fund_management",
-    "technical_standards",
-    "ip_ownership",
-    "breach_liability",
-    "risk_allocation",
-)
+# The plan proposes one term per mandatory contract clause (stage 3 drafts from them); which
+# clauses are mandatory is the process definition's to say, so they are passed in.
 PLAN_SECTIONS: dict[str, str] = {"technical": "tech_lead", "finance": "finance"}
+
+
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -216,17 +211,28 @@ class Plan:
     updated_by: str | None = None
     updated_at: datetime | None = None
 
-    def problems(self) -> list[str]:
+    def problems(self, mandatory_clauses: Sequence[str]) -> list[str]:
+        """What keeps the plan from review: a section not signed off, or no proposed term for
+        one of `mandatory_clauses` (in their order)."""
         found = [
             f"the {section} section is not signed off by {role}"
             for section, role in PLAN_SECTIONS.items()
             if section not in self.signoffs
         ]
         terms = self.technical.get("contract_terms") or {}
-        missing = [c for c in MANDATORY_CLAUSES if not str(terms.get(c) or "").strip()]
+        missing = [c for c in mandatory_clauses if not str(terms.get(c) or "").strip()]
         if missing:
             found.append("proposed contract terms missing for: " + ", ".join(missing))
         return found
+
+    def budget_total(self) -> Money | None:
+        """The finance section's budget summed in Decimal, to the cent, in the currency of its
+        first line (the contract's value); None while there is no budget."""
+        lines = self.finance.get("budget") or []
+        if not lines:
+            return None
+        total = sum((Decimal(str(line.get("amount", 0))) for line in lines), Decimal(0))
+        return Money(total.quantize(CENT), lines[0].get("currency", "CNY"))
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,28 @@ class StatusChange:
     to_status: CaseStatus
     actor: str
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """A case as a list shows it: what a search finds, without documents, history or plan."""
+
+    id: uuid.UUID
+    title: str
+    status: CaseStatus
+    department: str
+    applicant: str
+    requested_funds: Money | None
+    start_date: date
+    end_date: date
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    process_version: int | None
+
+    @property
+    def stage(self) -> int:
+        return STAGE_OF_STATUS[self.status]
 
 
 # ---- what happened (domain events; the service layer maps them to integration events) ----
@@ -331,11 +359,15 @@ class Application:
         self.status = target
         self.updated_at = now
 
-    def attach(self, document: Document, *, by: str) -> None:
+    def check_can_attach(self, *, by: str) -> None:
+        """Refuse as `attach` would, before the document is even stored."""
         if by != self.applicant:
             raise NotTheApplicant("attach documents to this application")
         if self.status not in EDITABLE:
             raise InvalidTransition(self.status, self.status, "attach a document")
+
+    def attach(self, document: Document, *, by: str) -> None:
+        self.check_can_attach(by=by)
         self.documents.append(document)
         self.updated_at = document.uploaded_at
 
@@ -499,12 +531,18 @@ class Application:
         return signoff
 
     def submit_plan(
-        self, *, by: str, roles: frozenset[str], now: datetime, request_id: uuid.UUID
+        self,
+        *,
+        by: str,
+        roles: frozenset[str],
+        now: datetime,
+        request_id: uuid.UUID,
+        mandatory_clauses: Sequence[str],
     ) -> None:
         if "tech_lead" not in roles and by != self.applicant:
             raise RoleRequired("submitting the plan for review", "tech_lead")
         plan = self._plan_for("submit the plan for review")
-        problems = plan.problems()
+        problems = plan.problems(mandatory_clauses)
         if problems:
             raise PlanNotReady(problems)
         self._move(

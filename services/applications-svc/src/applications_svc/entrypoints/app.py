@@ -17,32 +17,32 @@ from applications_svc.domain.model import (
     PlanNotReady,
     RoleRequired,
 )
-from applications_svc.entrypoints import api
+from applications_svc.entrypoints import api, consumers
 from applications_svc.service_layer import handlers
 from applications_svc.service_layer.unit_of_work import ApplicationsUnitOfWork
 from guakao_shared.runtime import ServiceRuntime
-from guakao_shared.topology import events_topic
 
 SERVICE = "applications"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    runtime = ServiceRuntime(SERVICE, settings or get_settings())
-
-    def uow() -> ApplicationsUnitOfWork:
-        return ApplicationsUnitOfWork(runtime.session_factory, service=SERVICE)
-
-    runtime.add_consumer(
-        "approval-outcomes",
-        topic=events_topic("approvals"),
-        uow_factory=uow,
-        handlers={
-            "approval.granted": handlers.record_approval_outcome,
-            "approval.rejected": handlers.record_approval_outcome,
-            "approval.returned": handlers.record_approval_outcome,
-            "approval.withdrawn": handlers.record_approval_outcome,
-        },
+def unit_of_work(runtime: ServiceRuntime[ApplicationsUnitOfWork]) -> ApplicationsUnitOfWork:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    return ApplicationsUnitOfWork(
+        runtime.session_factory,
+        service=runtime.service,
+        documents=runtime.documents,
+        documents_bucket=settings.documents_bucket,
+        max_upload_bytes=settings.max_upload_bytes,
+        now=runtime.clock.now,
     )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    runtime: ServiceRuntime[ApplicationsUnitOfWork] = ServiceRuntime(
+        SERVICE, settings or get_settings(), unit_of_work=unit_of_work
+    )
+    consumers.subscribe(runtime)
     return runtime.create_app(
         title="guakao applications",
         version="1",
@@ -50,7 +50,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "(stage 2), with documents, timeline and search.",
         routers=[api.router],
         domain_errors={
-            handlers.ApplicationNotFound: 404,
             InvalidTransition: 409,
             ConcurrentUpdate: 409,
             NotTheApplicant: 403,
@@ -58,5 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             MissingMaterials: 422,
             PlanNotReady: 422,
             RoleRequired: 403,
+            handlers.NothingToChange: 422,
+            handlers.UploadTooLarge: 413,
+            handlers.UnsupportedContentType: 415,
         },
     )

@@ -10,12 +10,18 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from applications_svc.domain.model import (
-    MANDATORY_CLAUSES,
     STAGE_OF_STATUS,
     Application,
     CaseStatus,
+    CaseSummary,
+    Document,
+    Money,
+    Personnel,
     Plan,
+    Resources,
+    Risk,
 )
+from applications_svc.service_layer.handlers import mandatory_clauses
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -44,12 +50,24 @@ class ResourcesIn(Strict):
     funds: FundsIn
     personnel: Annotated[list[PersonnelIn], Field(max_length=100)]
 
+    def to_domain(self) -> Resources:
+        return Resources(
+            technology=tuple(self.technology),
+            funds=Money(self.funds.amount, self.funds.currency),
+            personnel=tuple(
+                Personnel(p.role, p.headcount, p.effort_person_days) for p in self.personnel
+            ),
+        )
+
 
 class RiskIn(Strict):
     description: Text
     likelihood: Level
     impact: Level
     mitigation: Text | None = None
+
+    def to_domain(self) -> Risk:
+        return Risk(self.description, self.likelihood, self.impact, self.mitigation)
 
 
 class ApplicationCreate(Strict):
@@ -80,6 +98,18 @@ class ApplicationUpdate(Strict):
     start_date: date | None = None
     end_date: date | None = None
     risks: Annotated[list[RiskIn], Field(min_length=1, max_length=100)] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request sets, as domain values."""
+        changes: dict[str, Any] = {}
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            if isinstance(value, ResourcesIn):
+                value = value.to_domain()
+            elif name == "risks" and value is not None:
+                value = tuple(r.to_domain() for r in value)
+            changes[name] = value
+        return changes
 
 
 class WithdrawCreate(Strict):
@@ -145,8 +175,9 @@ class PlanRead(BaseModel):
     updated_at: datetime | None
 
     @classmethod
-    def of(cls, plan: Plan) -> PlanRead:
-        problems = plan.problems()
+    def of(cls, plan: Plan, *, process_version: int | None) -> PlanRead:
+        clauses = mandatory_clauses(process_version)
+        problems = plan.problems(clauses)
         return cls(
             version=plan.version,
             technical=plan.technical,
@@ -154,7 +185,7 @@ class PlanRead(BaseModel):
             signoffs={k: SignOffRead(**v.__dict__) for k, v in plan.signoffs.items()},
             ready_for_review=not problems,
             problems=problems,
-            mandatory_clauses=list(MANDATORY_CLAUSES),
+            mandatory_clauses=list(clauses),
             updated_by=plan.updated_by,
             updated_at=plan.updated_at,
         )
@@ -175,12 +206,26 @@ class ApplicationSummary(BaseModel):
     submitted_at: datetime | None
     process_version: int | None
 
-
-class ApplicationPage(BaseModel):
-    items: list[ApplicationSummary]
-    total: int
-    limit: int
-    offset: int
+    @classmethod
+    def of(cls, case: CaseSummary) -> ApplicationSummary:
+        funds = case.requested_funds
+        return cls(
+            id=case.id,
+            title=case.title,
+            status=case.status,
+            stage=case.stage,
+            department=case.department,
+            applicant=case.applicant,
+            requested_funds=(
+                {"amount": str(funds.amount), "currency": funds.currency} if funds else None
+            ),
+            start_date=case.start_date,
+            end_date=case.end_date,
+            created_at=case.created_at,
+            updated_at=case.updated_at,
+            submitted_at=case.submitted_at,
+            process_version=case.process_version,
+        )
 
 
 class TimelineEntry(BaseModel):
@@ -191,6 +236,42 @@ class TimelineEntry(BaseModel):
     from_status: CaseStatus | None = None
     to_status: CaseStatus | None = None
     note: str | None = None
+
+    @classmethod
+    def timeline_of(cls, app: Application) -> list[TimelineEntry]:
+        """Every state change, document and sign-off of the case, in the order they happened."""
+        entries = [
+            cls(
+                at=h.at,
+                kind="status",
+                actor=h.actor,
+                summary=f"{h.from_status or 'new'} → {h.to_status}",
+                from_status=h.from_status,
+                to_status=h.to_status,
+                note=h.note,
+            )
+            for h in app.history
+        ]
+        entries += [
+            cls(
+                at=d.uploaded_at,
+                kind="document",
+                actor=d.uploaded_by,
+                summary=f"attached {d.document_type}: {d.filename} (sha256 {d.sha256[:12]}…)",
+            )
+            for d in app.documents
+        ]
+        if app.plan:
+            entries += [
+                cls(
+                    at=o.at,
+                    kind="plan_signoff",
+                    actor=o.by,
+                    summary=f"signed off the {o.section} section (plan version {o.plan_version})",
+                )
+                for o in app.plan.signoffs.values()
+            ]
+        return sorted(entries, key=lambda e: e.at)
 
 
 class DocumentRead(BaseModel):
@@ -205,6 +286,10 @@ class DocumentRead(BaseModel):
     version_id: str | None
     uploaded_by: str
     uploaded_at: datetime
+
+    @classmethod
+    def of(cls, document: Document) -> DocumentRead:
+        return cls(**document.__dict__)
 
 
 class StatusChangeRead(BaseModel):
@@ -272,11 +357,11 @@ class ApplicationRead(BaseModel):
                 )
                 for r in app.risks
             ],
-            documents=[DocumentRead(**d.__dict__) for d in app.documents],
+            documents=[DocumentRead.of(d) for d in app.documents],
             history=[StatusChangeRead(**h.__dict__) for h in app.history],
             stage=STAGE_OF_STATUS[app.status],
             process_version=app.process_version,
-            plan=PlanRead.of(app.plan) if app.plan else None,
+            plan=PlanRead.of(app.plan, process_version=app.process_version) if app.plan else None,
             version=app.version,
             created_at=app.created_at,
             updated_at=app.updated_at,
