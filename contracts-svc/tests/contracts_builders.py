@@ -267,7 +267,7 @@ class MemoryDocuments:
 
 class FakeContractsUnitOfWork(RecordingUnitOfWork, ContractsUnitOfWork):
     """The contracts unit of work with no database: in-memory contracts and documents, the
-    real renderer, clause library and built-in signature provider."""
+    real renderer, clause library and built-in signature provider, and a clock stopped at T0."""
 
     def __init__(self, *contracts: Contract) -> None:
         RecordingUnitOfWork.__init__(self)
@@ -279,6 +279,7 @@ class FakeContractsUnitOfWork(RecordingUnitOfWork, ContractsUnitOfWork):
         self.signatures = BuiltinSignatureProvider(b"test-secret")
         self.library = LIB
         self.reminder_days = (30, 15, 7)
+        self.clock = lambda: T0
 
     def stored(self, contract_id: uuid.UUID) -> Contract:
         return self.memory.rows[contract_id]

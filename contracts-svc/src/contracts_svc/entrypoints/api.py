@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from contracts_svc.domain.model import Status
-from contracts_svc.entrypoints.deps import Bus, Runtime
+from contracts_svc.entrypoints.deps import Bus, RuntimeClock
 from contracts_svc.entrypoints.schemas import (
     AmendmentCreate,
     ClausePut,
@@ -282,7 +282,9 @@ async def amend(
 
 
 @router.post("/admin/sweep", summary="Run filing retries and expiry reminders now")
-async def sweep(body: SweepCreate, user: CurrentUser, bus: Bus, runtime: Runtime) -> dict[str, Any]:
-    at = runtime.clock.now(body.now)
+async def sweep(
+    body: SweepCreate, user: CurrentUser, bus: Bus, clock: RuntimeClock
+) -> dict[str, Any]:
+    at = clock.now(body.now)
     raised = await handlers.run_sweep(RunSweep(actor=user, now=at), bus)
     return {"swept_at": at.isoformat(), "events": raised}

@@ -5,6 +5,8 @@ Run: `uvicorn contracts_svc.entrypoints.app:create_app --factory --reset-context
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import FastAPI
 
 from contracts_svc.adapters.documents import ContractDocuments
@@ -31,7 +33,8 @@ SERVICE = "contracts"
 def unit_of_work(runtime: ServiceRuntime[ContractsUnitOfWork]) -> ContractsUnitOfWork:
     """The unit of work with the adapters every contracts use case gets."""
     settings = runtime.settings
-    assert isinstance(settings, Settings)
+    if not isinstance(settings, Settings):
+        raise TypeError("contracts-svc runs on its own Settings")
     return ContractsUnitOfWork(
         runtime.session_factory,
         service=runtime.service,
@@ -40,6 +43,7 @@ def unit_of_work(runtime: ServiceRuntime[ContractsUnitOfWork]) -> ContractsUnitO
         signatures=BuiltinSignatureProvider(settings.esign_secret.get_secret_value().encode()),
         library=clause_library(),
         reminder_days=tuple(settings.expiry_reminder_days),
+        clock=runtime.clock.now,
     )
 
 
@@ -48,11 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings, unit_of_work=unit_of_work)
     clause_library()  # a broken clause library stops the service at start
     consumers.subscribe(runtime)
-    runtime.every(
-        settings.sweep_interval_s,
-        lambda now: handlers.sweep(runtime.bus, now),
-        name="contracts-sweep",
-    )
+
+    async def sweep(now: datetime) -> None:
+        await handlers.sweep(runtime.bus, now)
+
+    runtime.every(settings.sweep_interval_s, sweep, name="contracts-sweep")
     return runtime.create_app(
         title="guakao contracts",
         version="1",

@@ -1,5 +1,5 @@
 """Typed dependencies of contracts-svc routes: the command bus on its unit of work, and the
-runtime (for the clock a sweep's `now` goes through)."""
+runtime's clock (for a time named in a request body, refused unless overrides are allowed)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from fastapi import Depends, Request
 
 from contracts_svc.service_layer.unit_of_work import ContractsUnitOfWork
 from guakao_shared.api import command_bus
+from guakao_shared.clock import Clock
 from guakao_shared.commands import CommandBus
-from guakao_shared.runtime import ServiceRuntime
 
 Bus = Annotated[CommandBus[ContractsUnitOfWork], Depends(command_bus)]
 
 
-def _runtime(request: Request) -> ServiceRuntime[ContractsUnitOfWork]:
-    runtime: ServiceRuntime[ContractsUnitOfWork] = request.app.state.runtime
-    return runtime
+def runtime_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.runtime.clock
+    return clock
 
 
-Runtime = Annotated[ServiceRuntime[ContractsUnitOfWork], Depends(_runtime)]
+RuntimeClock = Annotated[Clock, Depends(runtime_clock)]

@@ -1,12 +1,14 @@
 """The contracts unit of work: the contract repository on one transaction (plus the outbox),
-and the adapters the use cases need: document storage, the renderer, the signature provider,
-the clause library and the expiry reminder thresholds. `entrypoints/app.py` builds it for the
-bus, the consumers and the sweep; handler tests build a fake of it with the same attributes."""
+and what the use cases need besides: document storage, the renderer, the signature provider,
+the clause library, the expiry reminder thresholds and the clock. `entrypoints/app.py` builds
+it for the bus, the consumers and the sweep; handler tests build a fake with the same
+attributes."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -78,10 +80,11 @@ class ContractsUnitOfWork(SqlAlchemyUnitOfWork):
         signatures: SignatureProvider,
         library: list[LibraryClause],
         reminder_days: tuple[int, ...],
+        clock: Callable[[], datetime],
     ) -> None:
         super().__init__(session_factory, service=service)
         self.documents, self.renderer, self.signatures = documents, renderer, signatures
-        self.library, self.reminder_days = library, reminder_days
+        self.library, self.reminder_days, self.clock = library, reminder_days, clock
 
     def _open(self) -> None:
         self.contracts = SqlAlchemyContractRepository(self.session)
