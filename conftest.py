@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from guakao_devtools.infra import Infra, InfraConfig
+from guakao_devtools.registry import STARTED
 from guakao_devtools.services import ServiceProcess, migrate
 from guakao_devtools.testing import OtlpReceiver, bearer
 
@@ -28,13 +29,8 @@ TEST_PORTS = {
     "minio_port": 29000,
     "minio_console_port": 29001,
 }
-SERVICE_PORTS = {
-    "applications": 28001,
-    "approvals": 28002,
-    "contracts": 28003,
-    "monitoring": 28004,
-    "archive": 28005,
-}
+# The services the fixtures start and their test ports: those marked `started` in services.toml.
+SERVICE_PORTS = {service.name: service.test_port for service in STARTED}
 # Two suites on one machine (a developer and a reviewer) each set their own offset.
 PORT_OFFSET = int(os.environ.get("GUAKAO_TEST_PORT_OFFSET", "0"))
 

@@ -1,5 +1,6 @@
-"""The service catalogue (services/README.md) agrees with docker-compose.yml, with each built
-service's settings class and with the Kubernetes manifests, so that none of them drifts.
+"""The service catalogue (services/README.md) agrees with the registry (services.toml), with
+docker-compose.yml, with each built service's settings class and with the Kubernetes manifests,
+so that none of them drifts. Which services are built (started) is the registry's word.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from guakao_devtools.registry import SERVICES
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOGUE = REPO / "services" / "README.md"
@@ -84,12 +87,17 @@ def catalogue() -> tuple[CatalogueEntry, ...]:
     return tuple(entries)
 
 
+STARTED = {service.name: service.started for service in SERVICES}
+
+
 def built() -> list[CatalogueEntry]:
-    return [entry for entry in catalogue() if entry.status == BUILT]
+    """The rows of the services the registry starts."""
+    return [entry for entry in catalogue() if STARTED.get(entry.service) is True]
 
 
 def skeletons() -> list[CatalogueEntry]:
-    return [entry for entry in catalogue() if entry.status == SKELETON]
+    """The rows of the services the registry does not start yet."""
+    return [entry for entry in catalogue() if STARTED.get(entry.service) is False]
 
 
 @cache
@@ -160,6 +168,25 @@ def test_catalogue_statuses_are_known() -> None:
         assert entry.status in {BUILT, SKELETON}, (
             f"catalogue: {entry.service}: status {entry.status!r} is neither {BUILT!r} "
             f"nor {SKELETON!r}"
+        )
+
+
+def test_catalogue_lists_exactly_the_registered_services() -> None:
+    rows = [entry.service for entry in catalogue()]
+    names = [service.name for service in SERVICES]
+    assert rows == names, (
+        f"catalogue: the rows are {rows}, services.toml lists {names}: one row per service, "
+        "in the registry's order"
+    )
+    for service, entry in zip(SERVICES, catalogue(), strict=True):
+        assert (entry.folder, entry.port) == (service.path, service.port), (
+            f"catalogue: {entry.service}: folder {entry.folder}, port {entry.port}; "
+            f"services.toml says {service.path}, {service.port}"
+        )
+        status = BUILT if service.started else SKELETON
+        assert entry.status == status, (
+            f"catalogue: {entry.service}: status {entry.status!r}, but services.toml has "
+            f"started = {str(service.started).lower()}: write {status!r}"
         )
 
 

@@ -9,12 +9,13 @@ import sys
 import pytest
 
 from guakao_devtools.infra import Infra
-from guakao_devtools.services import BUILT_SERVICES, BuiltService, ServiceProcess
+from guakao_devtools.registry import STARTED, Service
+from guakao_devtools.services import ServiceProcess
 
 
-@pytest.mark.parametrize("service", BUILT_SERVICES, ids=lambda s: s.name)
+@pytest.mark.parametrize("service", STARTED, ids=lambda s: s.name)
 def test_migrations_match_the_models(
-    service: BuiltService, infra: Infra, services: dict[str, ServiceProcess]
+    service: Service, infra: Infra, services: dict[str, ServiceProcess]
 ) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "alembic", "-c", str(service.folder / "alembic.ini"), "check"],

@@ -13,26 +13,11 @@ from pathlib import Path
 import httpx
 
 from guakao_devtools.infra import Infra, Progress
+from guakao_devtools.registry import REPO, SERVICES, STARTED
 
-REPO = Path(__file__).resolve().parents[4]
-
-
-@dataclass(frozen=True)
-class BuiltService:
-    name: str
-    folder: Path
-    port: int
-
-
-# Keep in step with services/README.md (a test checks the catalogue against compose and k8s).
-BUILT_SERVICES = (
-    BuiltService("applications", REPO / "services" / "applications-svc", 8001),
-    BuiltService("approvals", REPO / "approvals-svc", 8002),
-    BuiltService("contracts", REPO / "contracts-svc", 8003),
-    BuiltService("monitoring", REPO / "monitoring-svc", 8004),
-    BuiltService("archive", REPO / "archive-svc", 8005),
-)
-SERVICE_DIRS = {s.name: s.folder for s in BUILT_SERVICES}
+# The services `make run` starts: those marked `started` in services.toml.
+BUILT_SERVICES = STARTED
+SERVICE_DIRS = {s.name: s.folder for s in SERVICES}
 
 
 @dataclass
