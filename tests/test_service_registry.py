@@ -209,8 +209,18 @@ def test_import_linter_analyses_the_shared_library_and_every_service() -> None:
 PER_SERVICE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Services never import one another", "modules", ("{pkg}",)),
     ("The shared library never imports a service", "forbidden_modules", ("{pkg}",)),
-    ("The domain is plain Python: no framework imports", "source_modules", ("{pkg}.domain",)),
+    (
+        "The domain imports nothing outside the standard library",
+        "source_modules",
+        ("{pkg}.domain",),
+    ),
     ("Layers inside each service", "containers", ("{pkg}",)),
+    ("Routes never touch SQL or tables", "source_modules", ("{pkg}.entrypoints.api",)),
+    (
+        "Use cases import no FastAPI, directly or through shared",
+        "source_modules",
+        ("{pkg}.service_layer",),
+    ),
 )
 
 
