@@ -57,6 +57,54 @@ async def test_reusing_a_key_for_a_different_request_is_refused(
     assert "already used for a different request" in other.json()["detail"]
 
 
+async def test_an_application_withdrawal_key_reused_with_another_reason_is_refused(
+    applications: httpx.Client, draft: Draft
+) -> None:
+    app = draft()
+    headers = {**APPLICANT, "Idempotency-Key": new_key()}
+    url = f"/v1/applications/{app['id']}/withdraw"
+    first = applications.post(url, json={"reason": "merged into another project"}, headers=headers)
+    again = applications.post(url, json={"reason": "merged into another project"}, headers=headers)
+    other = applications.post(url, json={"reason": "no budget"}, headers=headers)
+    assert first.status_code == again.status_code == 200, first.text
+    assert again.headers["Idempotency-Replayed"] == "true"
+    assert other.status_code == 422
+    assert "already used for a different request" in other.json()["detail"]
+
+
+async def test_an_update_key_reused_with_another_if_match_version_is_refused(
+    applications: httpx.Client, draft: Draft
+) -> None:
+    app = draft(materials=False)
+    headers = {**APPLICANT, "Idempotency-Key": new_key()}
+    url = f"/v1/applications/{app['id']}"
+    body = {"title": "ERP upgrade, phase 1"}
+    first = applications.patch(url, json=body, headers={**headers, "If-Match": "1"})
+    other = applications.patch(url, json=body, headers={**headers, "If-Match": "2"})
+    assert first.status_code == 200, first.text
+    assert other.status_code == 422
+    assert "already used for a different request" in other.json()["detail"]
+
+
+async def test_an_upload_key_reused_with_other_bytes_is_refused(
+    applications: httpx.Client, draft: Draft
+) -> None:
+    app = draft(materials=False)
+    headers = {**APPLICANT, "Idempotency-Key": new_key()}
+    url = f"/v1/applications/{app['id']}/documents"
+    form = {"document_type": "feasibility_study"}
+
+    def upload(data: bytes) -> httpx.Response:
+        files = {"file": ("study.txt", data, "text/plain")}
+        return applications.post(url, data=form, files=files, headers=headers)
+
+    first, again, other = upload(b"the study"), upload(b"the study"), upload(b"another study")
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.json()["id"] == first.json()["id"]
+    assert other.status_code == 422
+    assert "already used for a different request" in other.json()["detail"]
+
+
 async def test_a_decision_sent_twice_with_one_key_has_one_effect(
     applications: httpx.Client, approvals: httpx.Client, draft: Draft, infra: Infra
 ) -> None:
