@@ -78,7 +78,8 @@ async def filed(archive: httpx.Client, contract_id: uuid.UUID, timeout: float = 
             headers=CORA,
             params={"source_id": str(contract_id), "reason": "test: wait"},
         )
-        return found.json()[0] if found.status_code == 200 and found.json() else None
+        items = found.json()["items"] if found.status_code == 200 else []
+        return items[0] if items else None
 
     return await eventually(probe, timeout=timeout, what=f"contract {contract_id} to be filed")
 

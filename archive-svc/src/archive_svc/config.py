@@ -17,8 +17,8 @@ class Settings(ServiceSettings):
     archive_bucket: str = "guakao-archive"
     # Days from filing during which nothing filed in the class can be deleted or overwritten
     # (S3 Object Lock, COMPLIANCE mode). As JSON: ARCHIVE_RETENTION_DAYS='{"contract": 3650}'.
-    # Lets a compliance officer evaluate disposition 'as of' a later time (tests, drills).
-    allow_clock_override: bool = False
+    # (ARCHIVE_ALLOW_CLOCK_OVERRIDE, common to every service, lets a compliance officer evaluate
+    # disposition 'as of' a later time in tests and drills.)
     retention_days: dict[str, int] = Field(
         default_factory=lambda: {"contract": 3650, "minutes": 3650, "evaluation": 1825}
     )

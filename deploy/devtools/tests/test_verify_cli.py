@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from archive_svc.domain.evidence import GENESIS_HASH, PackageWriter, entry_hash, entry_json
 from guakao_devtools.cli import main
-from guakao_shared.evidence import GENESIS_HASH, PackageWriter, entry_hash, entry_json
 
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 BODY = b"%PDF-1.7 signed"

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from archive_svc.adapters.orm import ledger, record_documents, records
-from archive_svc.domain.model import FiledDocument, LedgerEntry, Record
+from archive_svc.domain.model import FiledDocument, LedgerEntry, Record, RecordFilter
+from guakao_shared.paging import PageRequest, Slice
 
 # pg_advisory_xact_lock key that serialises ledger appends ("ARCHLEDG" as a big-endian int64).
 LEDGER_LOCK_KEY = int.from_bytes(b"ARCHLEDG", "big") & 0x7FFF_FFFF_FFFF_FFFF
@@ -74,42 +75,39 @@ class SqlAlchemyRecordRepository:
         ).first()
         return None if row is None else await self._load(row)
 
-    async def search(
-        self,
-        *,
-        source_id: uuid.UUID | None = None,
-        source_type: str | None = None,
-        case_id: uuid.UUID | None = None,
-        record_class: str | None = None,
-        custodian: str | None = None,
-        filed_from: datetime | None = None,
-        filed_to: datetime | None = None,
-        retention_ended_by: datetime | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[Record]:
-        query = select(records).order_by(records.c.filed_at, records.c.id).limit(limit)
+    async def search(self, where: RecordFilter, page: PageRequest) -> Slice[Record]:
+        """The records matching `where`, in filing order, one page of them, and how many match."""
+        query = select(records)
         for column, value in (
-            (records.c.source_id, source_id),
-            (records.c.source_type, source_type),
-            (records.c.case_id, case_id),
-            (records.c.record_class, record_class),
-            (records.c.custodian, custodian),
+            (records.c.source_id, where.source_id),
+            (records.c.source_type, where.source_type),
+            (records.c.case_id, where.case_id),
+            (records.c.record_class, where.record_class),
+            (records.c.custodian, where.custodian),
         ):
             if value is not None:
                 query = query.where(column == value)
-        if filed_from is not None:
-            query = query.where(records.c.filed_at >= filed_from)
-        if filed_to is not None:
-            query = query.where(records.c.filed_at < filed_to)
-        if retention_ended_by is not None:  # eligible for disposition
+        if where.filed_from is not None:
+            query = query.where(records.c.filed_at >= where.filed_from)
+        if where.filed_to is not None:
+            query = query.where(records.c.filed_at < where.filed_to)
+        if where.retention_ended_by is not None:  # eligible for disposition
             query = query.where(
-                records.c.retention_until <= retention_ended_by,
+                records.c.retention_until <= where.retention_ended_by,
                 records.c.legal_hold.is_(False),
                 records.c.disposition.in_(["NONE", "REFUSED"]),
             )
-        rows = (await self._session.execute(query.offset(offset))).all()
-        return [await self._load(row) for row in rows]
+        total = (
+            await self._session.execute(select(func.count()).select_from(query.subquery()))
+        ).scalar_one()
+        rows = (
+            await self._session.execute(
+                query.order_by(records.c.filed_at, records.c.id)
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+        ).all()
+        return Slice([await self._load(row) for row in rows], total, page)
 
     async def update_state(self, record: Record) -> None:
         """Write what may change after filing: legal hold and disposition."""

@@ -6,20 +6,20 @@ class that fixes how long nothing may touch them, and the ledger entry that prov
 
 The ledger is append-only and hash-chained: every entry's hash covers its own content and the
 previous entry's hash, so changing, removing or reordering any entry of history is detectable
-by anyone who re-computes the chain (`verify_chain`). `now` is always passed in.
+by anyone who re-computes the chain (`verify_chain`); the hash rule itself is in `evidence`,
+with the offline verifier that auditors run. `now` is always passed in.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-GENESIS_HASH = "0" * 64
+from archive_svc.domain.evidence import GENESIS_HASH, entry_hash
+
 # Record ids are derived from what was filed, so a retried filing lands on the same archive keys.
 RECORD_NAMESPACE = uuid.UUID("5b1f6f0e-4a3c-5d2e-9f61-6172636869ff")
 MUTABLE_AFTER_FILING = frozenset({"legal_hold"})
@@ -163,32 +163,33 @@ class Record:
         ]
 
 
+# ---- search --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Which records a search asks for; a field left None matches every record."""
+
+    source_id: uuid.UUID | None = None
+    source_type: str | None = None
+    case_id: uuid.UUID | None = None
+    record_class: str | None = None
+    custodian: str | None = None
+    filed_from: datetime | None = None
+    filed_to: datetime | None = None  # exclusive
+    # Eligible for disposition: retention ended by then, not held, not disposed of or pending.
+    retention_ended_by: datetime | None = None
+
+    def of_custodian(self, custodian: str) -> RecordFilter:
+        """The same search narrowed to one custodian's records."""
+        return replace(self, custodian=custodian)
+
+    def as_logged(self) -> dict[str, str]:
+        """The filter as the ledger records a search: the fields given, as strings."""
+        return {f.name: str(v) for f in fields(self) if (v := getattr(self, f.name)) is not None}
+
+
 # ---- the ledger ----------------------------------------------------------------------------
-
-
-def canonical_json(value: Any) -> bytes:
-    """The one byte form that is hashed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def entry_hash(
-    *,
-    seq: int,
-    at: datetime,
-    kind: str,
-    record_id: uuid.UUID | None,
-    payload: Mapping[str, Any],
-    prev_hash: str,
-) -> str:
-    body = {
-        "seq": seq,
-        "at": at.astimezone(UTC).isoformat(),
-        "kind": kind,
-        "record_id": None if record_id is None else str(record_id),
-        "payload": payload,
-        "prev_hash": prev_hash,
-    }
-    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 @dataclass(frozen=True)

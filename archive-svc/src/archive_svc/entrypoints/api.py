@@ -1,50 +1,50 @@
 """HTTP API of archive-svc under /v1: filed records, their proof, and the ledger's proof.
-Routes parse, check the caller's role, call a use case, map."""
+Routes parse, call one use case through the bus, map the result.
+
+Reads of the archive are commands (each is written to the ledger with its reason), run with
+`bus.handle`; verification is a query."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from archive_svc.adapters.archive import S3Archive
+from archive_svc.domain.model import RecordFilter
+from archive_svc.entrypoints.deps import Bus, ServiceClock
 from archive_svc.entrypoints.schemas import (
     DispositionCreate,
     LedgerVerificationRead,
     LegalHoldCreate,
+    RecordList,
     RecordRead,
     RecordVerificationRead,
 )
 from archive_svc.service_layer import access, handlers
-from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork
-from guakao_shared.auth import CurrentUser, Principal, Role, require_role
-from guakao_shared.problems import ProblemError
+from archive_svc.service_layer.commands import (
+    DownloadDocument,
+    FindEligibleForDisposition,
+    ReadRecord,
+    RequestDisposition,
+    SearchRecords,
+    SetLegalHold,
+)
+from guakao_shared.api import IdempotencyKey, Page, Paging, command_response
+from guakao_shared.auth import CurrentUser
 
 router = APIRouter(prefix="/v1", tags=["archive"])
-READERS = (Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.CUSTODIAN, Role.PROCESS_ADMIN)
-VERIFIERS = (Role.COMPLIANCE_OFFICER, Role.AUDITOR)
-
-
-def _uow(request: Request) -> ArchiveUnitOfWork:
-    runtime = request.app.state.runtime
-    return ArchiveUnitOfWork(runtime.session_factory, service=runtime.service)
-
-
-def _archive(request: Request) -> S3Archive:
-    archive: S3Archive = request.app.state.archive
-    return archive
-
 
 Reason = Annotated[str | None, Query(max_length=2000, description="why you need it (logged)")]
 
 
-@router.get("/records", response_model=list[RecordRead], summary="Search filed records")
+@router.get("/records", response_model=Page[RecordRead], summary="Search filed records")
 async def list_records(
     user: CurrentUser,
-    request: Request,
+    bus: Bus,
+    paging: Paging,
     reason: Reason = None,
     source_id: uuid.UUID | None = None,
     source_type: Annotated[str | None, Query(max_length=50)] = None,
@@ -53,34 +53,29 @@ async def list_records(
     custodian: Annotated[str | None, Query(max_length=200)] = None,
     filed_from: datetime | None = None,
     filed_to: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[RecordRead]:
+) -> Page[RecordRead]:
     """Compliance officers and auditors search every record; others their own (custodian).
     The search itself, with its reason, is written to the ledger."""
-    filters = {
-        "source_id": source_id,
-        "source_type": source_type,
-        "case_id": case_id,
-        "record_class": record_class,
-        "custodian": custodian,
-        "filed_from": filed_from,
-        "filed_to": filed_to,
-    }
-    async with _uow(request) as uow:
-        found = await access.search(uow, user, reason, filters, limit, offset)
-        await uow.commit()
-    return [RecordRead.of(r) for r in found]
+    where = RecordFilter(
+        source_id=source_id,
+        source_type=source_type,
+        case_id=case_id,
+        record_class=record_class,
+        custodian=custodian,
+        filed_from=filed_from,
+        filed_to=filed_to,
+    )
+    command = SearchRecords(actor=user, reason=reason, where=where, page=paging)
+    found = await bus.handle(command, access.search)
+    return Page[RecordRead].of(found.map(RecordRead.of))
 
 
 @router.get("/records/{record_id}", response_model=RecordRead, summary="A filed record")
 async def get_record(
-    record_id: uuid.UUID, user: CurrentUser, request: Request, reason: Reason = None
+    record_id: uuid.UUID, user: CurrentUser, bus: Bus, reason: Reason = None
 ) -> RecordRead:
-    async with _uow(request) as uow:
-        record = await access.read_record(uow, record_id, user, reason)
-        await uow.commit()
-    return RecordRead.of(record)
+    command = ReadRecord(actor=user, record_id=record_id, reason=reason)
+    return RecordRead.of(await bus.handle(command, access.read_record))
 
 
 @router.get(
@@ -91,23 +86,22 @@ async def download_document(
     record_id: uuid.UUID,
     sha256: str,
     user: CurrentUser,
-    request: Request,
+    bus: Bus,
     reason: Reason = None,
     presigned: bool = False,
 ) -> Response:
-    async with _uow(request) as uow:
-        body, url, document = await access.download(
-            uow, _archive(request), record_id, sha256, user, reason, presigned
-        )
-        await uow.commit()
-    if url is not None:
-        return JSONResponse({"url": url, "expires_in_s": 900, "sha256": sha256})
+    command = DownloadDocument(
+        actor=user, record_id=record_id, sha256=sha256, reason=reason, presigned=presigned
+    )
+    found = await bus.handle(command, access.download)
+    if found.url is not None:
+        return JSONResponse({"url": found.url, "expires_in_s": 900, "sha256": sha256})
     return Response(
-        body,
-        media_type=document.content_type,
+        found.body,
+        media_type=found.document.content_type,
         headers={
             "X-Content-SHA256": sha256,
-            "Content-Disposition": f'attachment; filename="{document.filename}"',
+            "Content-Disposition": f'attachment; filename="{found.document.filename}"',
         },
     )
 
@@ -118,52 +112,56 @@ async def download_document(
     summary="Put records (or a whole case) under legal hold",
 )
 async def set_legal_hold(
-    body: LegalHoldCreate, user: CurrentUser, request: Request
-) -> list[RecordRead]:
-    return await _legal_hold(body, user, request, on=True)
+    body: LegalHoldCreate, user: CurrentUser, bus: Bus, key: IdempotencyKey = None
+) -> JSONResponse:
+    """The records put under hold by this request (those already held are left out)."""
+    return await _legal_hold(body, user, bus, key, hold=True)
 
 
 @router.post(
     "/legal-holds/release", response_model=list[RecordRead], summary="Release a legal hold"
 )
 async def release_legal_hold(
-    body: LegalHoldCreate, user: CurrentUser, request: Request
-) -> list[RecordRead]:
-    return await _legal_hold(body, user, request, on=False)
+    body: LegalHoldCreate, user: CurrentUser, bus: Bus, key: IdempotencyKey = None
+) -> JSONResponse:
+    """The records released by this request."""
+    return await _legal_hold(body, user, bus, key, hold=False)
 
 
 async def _legal_hold(
-    body: LegalHoldCreate, user: Principal, request: Request, on: bool
-) -> list[RecordRead]:
-    require_role(user, Role.COMPLIANCE_OFFICER, action="setting or releasing a legal hold")
-    async with _uow(request) as uow:
-        changed = await access.set_legal_hold(
-            uow,
-            _archive(request),
-            on=on,
-            record_ids=body.record_ids,
-            case_id=body.case_id,
-            reason=body.reason,
-            principal=user,
-        )
-        await uow.commit()
-    return [RecordRead.of(r) for r in changed]
+    body: LegalHoldCreate, user: CurrentUser, bus: Bus, key: str | None, *, hold: bool
+) -> JSONResponse:
+    command = SetLegalHold(
+        actor=user,
+        hold=hold,
+        record_ids=tuple(body.record_ids),
+        case_id=body.case_id,
+        reason=body.reason,
+    )
+    result = await bus.run(
+        command, access.set_legal_hold, present=RecordList.of, idempotency_key=key
+    )
+    return command_response(result)
 
 
 @router.get(
     "/dispositions/eligible",
-    response_model=list[RecordRead],
+    response_model=Page[RecordRead],
     summary="Records whose retention has ended (and are not held)",
 )
 async def eligible(
-    user: CurrentUser, request: Request, reason: Reason = None, now: datetime | None = None
-) -> list[RecordRead]:
-    require_role(user, Role.COMPLIANCE_OFFICER, action="reviewing disposition")
-    at = _clock(request, now)
-    async with _uow(request) as uow:
-        found = await access.search(uow, user, reason, {"retention_ended_by": at}, 200, 0)
-        await uow.commit()
-    return [RecordRead.of(r) for r in found]
+    user: CurrentUser,
+    bus: Bus,
+    clock: ServiceClock,
+    paging: Paging,
+    reason: Reason = None,
+    now: datetime | None = None,
+) -> Page[RecordRead]:
+    command = FindEligibleForDisposition(
+        actor=user, as_of=clock.now(now), reason=reason, page=paging
+    )
+    found = await bus.handle(command, access.eligible_for_disposition)
+    return Page[RecordRead].of(found.map(RecordRead.of))
 
 
 @router.post(
@@ -173,32 +171,26 @@ async def eligible(
     summary="Ask to dispose of a record whose retention ended (needs approval)",
 )
 async def request_disposition(
-    body: DispositionCreate, user: CurrentUser, request: Request
-) -> RecordRead:
-    require_role(user, Role.COMPLIANCE_OFFICER, action="requesting disposition")
-    async with _uow(request) as uow:
-        record = await access.request_disposition(
-            uow,
-            record_id=body.record_id,
-            reason=body.reason,
-            principal=user,
-            at=_clock(request, body.now),
-        )
-        await uow.commit()
-    return RecordRead.of(record)
-
-
-def _clock(request: Request, now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if not request.app.state.runtime.settings.allow_clock_override:
-        raise ProblemError(
-            403,
-            "Forbidden",
-            "now: clock override is disabled here (ARCHIVE_ALLOW_CLOCK_OVERRIDE)",
-            rule="clock_override",
-        )
-    return now
+    body: DispositionCreate,
+    user: CurrentUser,
+    bus: Bus,
+    clock: ServiceClock,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    command = RequestDisposition(
+        actor=user,
+        record_id=body.record_id,
+        reason=body.reason,
+        as_of=None if body.now is None else clock.now(body.now),
+    )
+    result = await bus.run(
+        command,
+        access.request_disposition,
+        present=RecordRead.of,
+        idempotency_key=key,
+        status_code=202,
+    )
+    return command_response(result)
 
 
 @router.get(
@@ -207,11 +199,9 @@ def _clock(request: Request, now: datetime | None) -> datetime:
     summary="Prove a record: re-hash each archived version, check its lock and the ledger",
 )
 async def verify_record(
-    record_id: uuid.UUID, user: CurrentUser, request: Request
+    record_id: uuid.UUID, user: CurrentUser, bus: Bus
 ) -> RecordVerificationRead:
-    require_role(user, *READERS, action="verifying a record")
-    async with _uow(request) as uow:
-        result = await handlers.verify_record(uow, _archive(request), record_id)
+    result = await bus.query(handlers.verify_record, record_id, principal=user)
     return RecordVerificationRead.of(result)
 
 
@@ -220,8 +210,5 @@ async def verify_record(
     response_model=LedgerVerificationRead,
     summary="Re-compute the whole hash chain of the ledger",
 )
-async def verify_ledger(user: CurrentUser, request: Request) -> LedgerVerificationRead:
-    require_role(user, *VERIFIERS, action="verifying the ledger")
-    async with _uow(request) as uow:
-        result = await handlers.verify_ledger(uow)
-    return LedgerVerificationRead.of(result)
+async def verify_ledger(user: CurrentUser, bus: Bus) -> LedgerVerificationRead:
+    return LedgerVerificationRead.of(await bus.query(handlers.verify_ledger, principal=user))

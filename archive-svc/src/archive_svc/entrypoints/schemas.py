@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
+from archive_svc.domain.evidence import Checkpoint
 from archive_svc.domain.model import FiledDocument, Record
+from archive_svc.service_layer.exports import MAX_RECORDS, ExportLink
 from archive_svc.service_layer.handlers import (
     DocumentVerification,
     LedgerVerification,
@@ -67,6 +71,14 @@ class RecordRead(BaseModel):
         )
 
 
+class RecordList(RootModel[list[RecordRead]]):
+    """The records a command changed (a result, not a collection: no paging)."""
+
+    @classmethod
+    def of(cls, records: Iterable[Record]) -> RecordList:
+        return cls([RecordRead.of(r) for r in records])
+
+
 class LedgerVerificationRead(BaseModel):
     ok: bool
     entries: int
@@ -123,3 +135,85 @@ class DispositionCreate(BaseModel):
     record_id: uuid.UUID
     reason: str = Field(min_length=1, max_length=2000)
     now: datetime | None = Field(default=None, description="clock override (tests, drills)")
+
+
+# ---- evidence ------------------------------------------------------------------------------
+
+
+class ExportCreate(BaseModel):
+    record_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_RECORDS)
+    case_id: uuid.UUID | None = None
+    reason: str = Field(min_length=1, max_length=2000, description="why (written to the ledger)")
+
+    @model_validator(mode="after")
+    def _what_and_why(self) -> Self:
+        if not self.record_ids and self.case_id is None:
+            raise ValueError("name the records (record_ids) or the case (case_id) to export")
+        if not self.reason.strip():
+            raise ValueError("reason: an export needs a reason")
+        return self
+
+
+class ExportRead(BaseModel):
+    export_id: uuid.UUID
+    created_by: str
+    reason: str
+    created_at: datetime
+    record_ids: list[uuid.UUID]
+    sha256: str
+    size: int
+    package_key: str
+    package_version_id: str | None
+    ledger_seq: int = Field(description="the `export` ledger entry that records this export")
+    download_url: str = Field(description="a presigned GET of the package")
+    expires_in_s: int
+
+    @classmethod
+    def of(cls, link: ExportLink) -> ExportRead:
+        e = link.export
+        return cls(
+            export_id=e.id,
+            created_by=e.created_by,
+            reason=e.reason,
+            created_at=e.created_at,
+            record_ids=e.record_ids,
+            sha256=e.sha256,
+            size=e.size,
+            package_key=e.package_key,
+            package_version_id=e.package_version_id,
+            ledger_seq=e.ledger_seq,
+            download_url=link.download_url,
+            expires_in_s=link.expires_in_s,
+        )
+
+
+class CheckpointRead(BaseModel):
+    id: uuid.UUID
+    first_seq: int
+    last_seq: int
+    root_hash: str
+    created_at: datetime
+    ledger_seq: int
+
+    @classmethod
+    def of(cls, c: Checkpoint) -> CheckpointRead:
+        return cls(
+            id=c.id,
+            first_seq=c.first_seq,
+            last_seq=c.last_seq,
+            root_hash=c.root_hash,
+            created_at=c.created_at,
+            ledger_seq=c.ledger_seq,
+        )
+
+
+class CheckpointClosed(BaseModel):
+    closed: bool = Field(description="false: nothing was appended since the last checkpoint")
+    checkpoint: CheckpointRead | None
+
+    @classmethod
+    def of(cls, sealed: Checkpoint | None) -> CheckpointClosed:
+        return cls(
+            closed=sealed is not None,
+            checkpoint=None if sealed is None else CheckpointRead.of(sealed),
+        )

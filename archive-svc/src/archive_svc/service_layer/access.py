@@ -4,37 +4,64 @@ Every read, search and download names its reason and is written to the same hash
 ledger as the filings (who, what, when, why). Compliance officers and auditors read every
 record; anyone else only the records they are the custodian of. A legal hold (records or a
 whole case) stops deletion at the storage level even after retention ends. Disposition of a
-record whose retention has ended needs an approval, and is itself recorded; S3 decides
-whether the bytes can go, so nothing is deleted silently or early.
+record whose retention has ended needs an approval (the policy of the process step
+`aftercare.dispose_records`), and is itself recorded; S3 decides whether the bytes can go, so
+nothing is deleted silently or early.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
-from archive_svc.adapters.archive import S3Archive
-from archive_svc.domain.model import Record
+from archive_svc.domain.model import FiledDocument, Record, RecordFilter
+from archive_svc.service_layer.commands import (
+    DownloadDocument,
+    FindEligibleForDisposition,
+    ReadRecord,
+    RequestDisposition,
+    SearchRecords,
+    SetLegalHold,
+)
 from archive_svc.service_layer.handlers import RecordNotFound, now
 from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork
 from guakao_shared import events as ev
-from guakao_shared.auth import Principal, Role
-from guakao_shared.problems import ProblemError
+from guakao_shared.identity import Principal, Role, require_role
+from guakao_shared.paging import PageRequest, Slice
+from guakao_shared.process import definition
+from guakao_shared.refusals import Conflict, Invalid, NotFound, Refused
 
 READ_ALL = (Role.COMPLIANCE_OFFICER, Role.AUDITOR)
-DISPOSITION_POLICY = "records.disposition"
+DISPOSITION_STEP = ("aftercare", "dispose_records")
+ALL_OF_A_CASE = PageRequest(limit=10_000)
 
 
-def _require_reason(reason: str | None) -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise ProblemError(
-            422,
-            "Invalid request",
-            "reason: every access to the archive needs a reason",
+class ReasonRequired(Invalid):
+    """Every access to the archive (and every export) says why."""
+
+    def __init__(self, detail: str) -> None:
+        Refused.__init__(
+            self,
+            f"reason: {detail}",
             errors=[{"field": "reason", "rule": "required", "message": "say why you need it"}],
         )
+        self.field, self.rule = "reason", "required"
+
+
+class NotEligibleForDisposition(Conflict):
+    problem_title = "Not eligible for disposition"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems), problems=problems)
+
+
+def require_reason(
+    reason: str | None, detail: str = "every access to the archive needs a reason"
+) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ReasonRequired(detail)
     return text
 
 
@@ -65,10 +92,17 @@ async def _log(
     return entry.seq
 
 
-async def read_record(
+# ---- reading -------------------------------------------------------------------------------
+
+
+async def read_record(cmd: ReadRecord, uow: ArchiveUnitOfWork) -> Record:
+    return await _read(uow, cmd.record_id, cmd.actor, cmd.reason)
+
+
+async def _read(
     uow: ArchiveUnitOfWork, record_id: uuid.UUID, principal: Principal, reason: str | None
 ) -> Record:
-    why = _require_reason(reason)
+    why = require_reason(reason)
     record = await uow.records.get(record_id)
     if record is None or not _may_read(principal, record):
         raise RecordNotFound(record_id)
@@ -76,110 +110,121 @@ async def read_record(
     return record
 
 
-async def search(
+async def search(cmd: SearchRecords, uow: ArchiveUnitOfWork) -> Slice[Record]:
+    return await _search(uow, cmd.actor, cmd.reason, cmd.where, cmd.page)
+
+
+async def _search(
     uow: ArchiveUnitOfWork,
     principal: Principal,
     reason: str | None,
-    filters: dict[str, Any],
-    limit: int,
-    offset: int,
-) -> list[Record]:
-    why = _require_reason(reason)
+    where: RecordFilter,
+    page: PageRequest,
+) -> Slice[Record]:
+    why = require_reason(reason)
     if not principal.has_any(*READ_ALL):
-        filters = {**filters, "custodian": principal.sub}  # only their own records
-    found = await uow.records.search(**filters, limit=limit, offset=offset)
+        where = where.of_custodian(principal.sub)  # only their own records
+    found = await uow.records.search(where, page)
     await _log(
         uow,
         principal,
         "search",
         why,
         None,
-        filters={k: str(v) for k, v in filters.items() if v is not None},
-        results=[str(r.id) for r in found],
+        filters=where.as_logged(),
+        results=[str(r.id) for r in found.items],
     )
     return found
 
 
-async def download(
-    uow: ArchiveUnitOfWork,
-    archive: S3Archive,
-    record_id: uuid.UUID,
-    sha256: str,
-    principal: Principal,
-    reason: str | None,
-    presigned: bool,
-) -> tuple[bytes | None, str | None, Any]:
-    """The archived bytes (streamed) or a 15-minute presigned URL; logged either way."""
-    record = await read_record(uow, record_id, principal, reason)
-    document = next((d for d in record.documents if d.sha256 == sha256), None)
+@dataclass(frozen=True)
+class Download:
+    """An archived document: its bytes (streamed), or a 15-minute presigned URL."""
+
+    document: FiledDocument
+    body: bytes | None = None
+    url: str | None = None
+
+
+async def download(cmd: DownloadDocument, uow: ArchiveUnitOfWork) -> Download:
+    """The archived bytes or a presigned URL; logged either way."""
+    record = await _read(uow, cmd.record_id, cmd.actor, cmd.reason)
+    document = next((d for d in record.documents if d.sha256 == cmd.sha256), None)
     if document is None:
-        raise ProblemError(404, "Not found", f"record {record_id} has no document {sha256}")
-    why = _require_reason(reason)
+        raise NotFound(f"record {cmd.record_id} has no document {cmd.sha256}")
+    why = require_reason(cmd.reason)
     await _log(
         uow,
-        principal,
+        cmd.actor,
         "download",
         why,
         record.id,
-        sha256=sha256,
-        mode="presigned" if presigned else "stream",
+        sha256=cmd.sha256,
+        mode="presigned" if cmd.presigned else "stream",
     )
-    if presigned:
-        url = await archive.presigned_get(document.archive_key, document.archive_version_id)
-        return None, url, document
-    return await archive.read(document.archive_key, document.archive_version_id), None, document
+    if cmd.presigned:
+        url = await uow.archive.presigned_get(document.archive_key, document.archive_version_id)
+        return Download(document, url=url)
+    body = await uow.archive.read(document.archive_key, document.archive_version_id)
+    return Download(document, body=body)
 
 
-async def set_legal_hold(
-    uow: ArchiveUnitOfWork,
-    archive: S3Archive,
-    *,
-    on: bool,
-    record_ids: list[uuid.UUID],
-    case_id: uuid.UUID | None,
-    reason: str | None,
-    principal: Principal,
-) -> list[Record]:
-    why = _require_reason(reason)
-    targets = [r for r in [await uow.records.get(i) for i in record_ids] if r is not None]
-    if case_id is not None:
-        targets += await uow.records.search(case_id=case_id, limit=10_000)
+# ---- legal hold ----------------------------------------------------------------------------
+
+
+async def set_legal_hold(cmd: SetLegalHold, uow: ArchiveUnitOfWork) -> list[Record]:
+    """Hold or release records (or every record of a case); the records that changed."""
+    require_role(cmd.actor, Role.COMPLIANCE_OFFICER, action="setting or releasing a legal hold")
+    why = require_reason(cmd.reason)
+    targets = [r for r in [await uow.records.get(i) for i in cmd.record_ids] if r is not None]
+    if cmd.case_id is not None:
+        targets += (
+            await uow.records.search(RecordFilter(case_id=cmd.case_id), ALL_OF_A_CASE)
+        ).items
     if not targets:
-        raise ProblemError(404, "Not found", "no record matches the records or case given")
+        raise NotFound("no record matches the records or case given")
     changed = []
     for record in {r.id: r for r in targets}.values():
-        if record.legal_hold == on:
+        if record.legal_hold == cmd.hold:
             continue
         for d in record.documents:
-            await archive.set_legal_hold(d.archive_key, d.archive_version_id, on)
-        record.legal_hold = on
+            await uow.archive.set_legal_hold(d.archive_key, d.archive_version_id, cmd.hold)
+        record.legal_hold = cmd.hold
         await uow.records.update_state(record)
         await uow.ledger.append(
-            kind="legal_hold.set" if on else "legal_hold.released",
+            kind="legal_hold.set" if cmd.hold else "legal_hold.released",
             record_id=record.id,
             at=now(),
             payload={
-                "actor": principal.sub,
+                "actor": cmd.actor.sub,
                 "reason": why,
-                "case_id": str(case_id) if case_id else None,
+                "case_id": str(cmd.case_id) if cmd.case_id else None,
             },
         )
         changed.append(record)
     return changed
 
 
-async def request_disposition(
-    uow: ArchiveUnitOfWork,
-    *,
-    record_id: uuid.UUID,
-    reason: str | None,
-    principal: Principal,
-    at: datetime,
-) -> Record:
-    why = _require_reason(reason)
-    record = await uow.records.get(record_id)
+# ---- disposition ---------------------------------------------------------------------------
+
+
+async def eligible_for_disposition(
+    cmd: FindEligibleForDisposition, uow: ArchiveUnitOfWork
+) -> Slice[Record]:
+    """Records whose retention has ended by `as_of` and are not held (a logged search)."""
+    require_role(cmd.actor, Role.COMPLIANCE_OFFICER, action="reviewing disposition")
+    where = RecordFilter(retention_ended_by=cmd.as_of)
+    return await _search(uow, cmd.actor, cmd.reason, where, cmd.page)
+
+
+async def request_disposition(cmd: RequestDisposition, uow: ArchiveUnitOfWork) -> Record:
+    """Ask to dispose of a record whose retention has ended: an approval is requested."""
+    require_role(cmd.actor, Role.COMPLIANCE_OFFICER, action="requesting disposition")
+    why = require_reason(cmd.reason)
+    at = cmd.as_of or now()
+    record = await uow.records.get(cmd.record_id)
     if record is None:
-        raise RecordNotFound(record_id)
+        raise RecordNotFound(cmd.record_id)
     problems = []
     if record.retention_until > at:
         problems.append(f"retention runs until {record.retention_until.isoformat()}")
@@ -188,39 +233,33 @@ async def request_disposition(
     if record.disposition in ("REQUESTED", "DISPOSED"):
         problems.append(f"disposition is already {record.disposition}")
     if problems:
-        raise ProblemError(
-            409, "Not eligible for disposition", "; ".join(problems), problems=problems
-        )
+        raise NotEligibleForDisposition(problems)
     record.disposition, record.disposition_request_id = "REQUESTED", uuid.uuid4()
     await uow.records.update_state(record)
     await uow.ledger.append(
         kind="disposition.requested",
         record_id=record.id,
         at=at,
-        payload={"actor": principal.sub, "reason": why},
+        payload={"actor": cmd.actor.sub, "reason": why},
     )
     uow.emit(
         ev.ApprovalRequested(
             request_id=record.disposition_request_id,
             subject_type="disposition",
             subject_id=record.id,
-            policy=DISPOSITION_POLICY,
+            policy=definition().approval_policy(*DISPOSITION_STEP),
             title=f"Dispose of {record.record_class} record {record.id}",
-            requester=principal.sub,
-            department=principal.department or "compliance",
+            requester=cmd.actor.sub,
+            department=cmd.actor.department or "compliance",
         ),
         case_id=record.case_id,
-        actor=principal.as_actor(),
+        actor=ev.Actor.of(cmd.actor),
     )
     return record
 
 
 async def disposition_decided(
-    envelope: ev.Envelope,
-    payload: ev.ApprovalDecided,
-    uow: ArchiveUnitOfWork,
-    *,
-    archive: S3Archive,
+    envelope: ev.Envelope, payload: ev.ApprovalDecided, uow: ArchiveUnitOfWork
 ) -> None:
     """Consumer: the disposition approval came back. Approved: delete each archived version
     (S3 refuses while retention or a hold lasts: then the record is BLOCKED, with the reason).
@@ -234,7 +273,7 @@ async def disposition_decided(
     if isinstance(payload, ev.ApprovalGranted):
         try:
             for d in record.documents:
-                await archive.remove(d.archive_key, d.archive_version_id)
+                await uow.archive.remove(d.archive_key, d.archive_version_id)
             outcome = "DISPOSED"
         except ConnectionError:
             raise  # storage down: retried by the consumer until it is back

@@ -4,7 +4,7 @@ A checkpoint seals every ledger entry after the previous checkpoint under one Me
 writes that root to the ledger as a `checkpoint` entry (so the next checkpoint covers it too).
 It refuses to seal a span that does not chain: a broken ledger is never certified.
 
-An export is a ZIP (format: `guakao_shared.evidence`) with the records asked for, the exact
+An export is a ZIP (format: `archive_svc.domain.evidence`) with the records asked for, the exact
 archived bytes of their documents, the ledger from the first entry relevant to them (or the
 start of the checkpoint covering it) to the latest, and the checkpoints over those entries.
 It is stored under `exports/<id>.zip` in the archive bucket, and the export itself (who, why,
@@ -14,48 +14,95 @@ a package handed over can later be compared with what the archive says it made.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import tempfile
 import uuid
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from archive_svc.adapters.evidence_repository import SqlAlchemyEvidence
-from archive_svc.adapters.package_store import EXPORTS_PREFIX, ArchivedVersionMissing, PackageStore
-from archive_svc.domain.evidence import Checkpoint, Export
-from archive_svc.domain.model import GENESIS_HASH, LedgerEntry, Record
+from archive_svc.adapters.package_store import (
+    EXPORTS_PREFIX,
+    URL_MINUTES,
+    ArchivedVersionMissing,
+)
+from archive_svc.domain.evidence import (
+    CHECKPOINT,
+    GENESIS_HASH,
+    Checkpoint,
+    DocumentMismatch,
+    Export,
+    PackageWriter,
+    entry_json,
+    merkle_root,
+)
+from archive_svc.domain.model import LedgerEntry, Record, RecordFilter
+from archive_svc.service_layer.access import require_reason
+from archive_svc.service_layer.commands import CloseCheckpoint, CreateExport, FetchExport
 from archive_svc.service_layer.handlers import now
-from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork
-from guakao_shared.auth import Principal
-from guakao_shared.evidence import DocumentMismatch, PackageWriter, entry_json, merkle_root
-from guakao_shared.problems import ProblemError
+from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork, Packages
+from guakao_shared.identity import Role, require_role
+from guakao_shared.paging import PageRequest
+from guakao_shared.refusals import Conflict, Invalid, NotFound, Refused
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "checkpoint"
 EXPORT = "export"
 MAX_RECORDS = 500
+EXPORTERS = (Role.COMPLIANCE_OFFICER, Role.AUDITOR)
+CHECKPOINTERS = (Role.PROCESS_ADMIN, Role.COMPLIANCE_OFFICER)
 
 
-class LedgerBroken(Exception):
+class LedgerBroken(Conflict):
     """The entries to be sealed by a checkpoint do not chain: no checkpoint is closed."""
 
+    problem_title = "The ledger does not chain"
+
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("the ledger does not chain, no checkpoint closed: " + "; ".join(problems))
+        super().__init__(
+            "the ledger does not chain, no checkpoint closed: " + "; ".join(problems),
+            problems=problems,
+        )
         self.problems = problems
+
+
+class ExportNotBacked(Conflict):
+    """An archived version behind the export is gone or no longer hashes as filed."""
+
+    problem_title = "The archive cannot back this export"
+
+
+class RecordsDisposedOf(Conflict):
+    problem_title = "Disposed of"
+
+
+class NothingToExport(Invalid):
+    """The export names no record, or too many: said as a whole, not of one field."""
+
+    def __init__(self, detail: str) -> None:
+        Refused.__init__(self, detail)
+        self.field, self.rule = "record_ids", "count"
 
 
 # ---- checkpoints ---------------------------------------------------------------------------
 
 
-async def checkpoint(uow: ArchiveUnitOfWork, now: datetime) -> Checkpoint | None:
+async def close_checkpoint(cmd: CloseCheckpoint, uow: ArchiveUnitOfWork) -> Checkpoint | None:
     """Seal every entry after the last checkpoint under a Merkle root; None when nothing but
     the last checkpoint's own entry was appended since (nothing new to seal)."""
-    evidence = SqlAlchemyEvidence(uow.session)
+    require_role(cmd.actor, *CHECKPOINTERS, action="closing a ledger checkpoint")
+    return await checkpoint(uow, cmd.at)
+
+
+async def scheduled_checkpoint(cmd: CloseCheckpoint, uow: ArchiveUnitOfWork) -> Checkpoint | None:
+    """The periodic job's checkpoint, closed by the service itself. Several replicas may run
+    it: the ledger lock orders them, and the later ones find nothing new to seal."""
+    return await checkpoint(uow, cmd.at)
+
+
+async def checkpoint(uow: ArchiveUnitOfWork, now: datetime) -> Checkpoint | None:
+    evidence = uow.evidence
     await uow.ledger.lock()  # nothing is appended while we read and seal the span
     last = await evidence.last_checkpoint()
     after = 0 if last is None else last.last_seq
@@ -104,62 +151,29 @@ def _link_problems(entry: LedgerEntry, seq: int, prev_hash: str) -> list[str]:
     return problems
 
 
-def checkpoint_job(
-    uow_factory: Callable[[], ArchiveUnitOfWork], interval_s: float
-) -> Callable[[], Coroutine[Any, Any, None]]:
-    """The background job closing a checkpoint every `interval_s` seconds (several replicas
-    may run it: the ledger lock orders them, and the later ones find nothing new to seal)."""
-
-    async def ledger_checkpoints() -> None:
-        while True:
-            try:
-                async with uow_factory() as uow:
-                    await checkpoint(uow, now())
-                    await uow.commit()
-            except LedgerBroken as exc:
-                log.error("%s", exc)
-            except Exception:
-                log.exception("could not close a ledger checkpoint; retrying in %.0fs", interval_s)
-            await asyncio.sleep(interval_s)
-
-    return ledger_checkpoints
-
-
 # ---- exports -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ExportLink:
     export: Export
-    download_url: str
+    download_url: str  # a presigned GET of the package
+    expires_in_s: int = URL_MINUTES * 60
 
 
-async def create_export(
-    uow: ArchiveUnitOfWork,
-    store: PackageStore,
-    *,
-    principal: Principal,
-    reason: str,
-    record_ids: list[uuid.UUID],
-    case_id: uuid.UUID | None,
-    at: datetime,
-) -> ExportLink:
-    why = reason.strip()
-    if not why:
-        raise ProblemError(
-            422,
-            "Invalid request",
-            "reason: an export needs a reason",
-            errors=[{"field": "reason", "rule": "required", "message": "say why you need it"}],
-        )
-    records = await _records(uow, record_ids, case_id)
-    evidence = SqlAlchemyEvidence(uow.session)
+async def create_export(cmd: CreateExport, uow: ArchiveUnitOfWork) -> ExportLink:
+    """Build the package, store it, and write the export to the ledger."""
+    require_role(cmd.actor, *EXPORTERS, action="exporting evidence")
+    principal, store, at = cmd.actor, uow.packages, now()
+    why = require_reason(cmd.reason, "an export needs a reason")
+    records = await _records(uow, cmd.record_ids, cmd.case_id)
+    evidence = uow.evidence
     seqs = [r.ledger_seq for r in records if r.ledger_seq is not None]
     first = min(seqs)
     covering = await evidence.checkpoint_covering(first)
     start = first if covering is None else covering.first_seq
     entries = [_entry_json(e) async for e in evidence.entries_from(start)]
-    checkpoints = [_checkpoint_json(c) for c in await evidence.checkpoints_from(start)]
+    checkpoints = [c.as_json() for c in await evidence.checkpoints_from(start)]
 
     export_id = uuid.uuid4()
     key = f"{EXPORTS_PREFIX}/{export_id}.zip"
@@ -176,11 +190,7 @@ async def create_export(
     try:
         sha256, size, version_id = await store.run(build_and_store)
     except (DocumentMismatch, ArchivedVersionMissing) as exc:
-        raise ProblemError(
-            409,
-            "The archive cannot back this export",
-            f"{exc}; verify the records (GET /v1/records/{{id}}/verify)",
-        ) from exc
+        raise ExportNotBacked(f"{exc}; verify the records (GET /v1/records/{{id}}/verify)") from exc
 
     entry = await uow.ledger.append(
         kind=EXPORT,
@@ -229,36 +239,30 @@ async def create_export(
     return ExportLink(export, await store.presigned_url(key, version_id))
 
 
-async def get_export(
-    uow: ArchiveUnitOfWork,
-    store: PackageStore,
-    export_id: uuid.UUID,
-    *,
-    principal: Principal,
-    reason: str | None,
-) -> ExportLink:
+async def fetch_export(cmd: FetchExport, uow: ArchiveUnitOfWork) -> ExportLink:
     """An export with a fresh download URL; handing out the URL is logged as an access."""
-    export = await SqlAlchemyEvidence(uow.session).get_export(export_id)
+    require_role(cmd.actor, *EXPORTERS, action="downloading evidence")
+    export = await uow.evidence.get_export(cmd.export_id)
     if export is None:
-        raise ProblemError(404, "Not found", f"export {export_id} does not exist")
+        raise NotFound(f"export {cmd.export_id} does not exist")
     await uow.ledger.append(
         kind="access",
         record_id=None,
         at=now(),
         payload={
             "action": "export_download",
-            "actor": principal.sub,
-            "roles": sorted(principal.roles),
-            "reason": (reason or "").strip() or export.reason,
+            "actor": cmd.actor.sub,
+            "roles": sorted(cmd.actor.roles),
+            "reason": (cmd.reason or "").strip() or export.reason,
             "export_id": str(export.id),
         },
     )
-    url = await store.presigned_url(export.package_key, export.package_version_id)
+    url = await uow.packages.presigned_url(export.package_key, export.package_version_id)
     return ExportLink(export, url)
 
 
 async def _records(
-    uow: ArchiveUnitOfWork, record_ids: list[uuid.UUID], case_id: uuid.UUID | None
+    uow: ArchiveUnitOfWork, record_ids: tuple[uuid.UUID, ...], case_id: uuid.UUID | None
 ) -> list[Record]:
     found: dict[uuid.UUID, Record] = {}
     missing = []
@@ -269,23 +273,21 @@ async def _records(
         else:
             found[record.id] = record
     if missing:
-        raise ProblemError(
-            404, "Not found", f"no such record: {', '.join(missing)}", missing=missing
-        )
+        raise NotFound(f"no such record: {', '.join(missing)}", missing=missing)
     if case_id is not None:
-        in_case = await uow.records.search(case_id=case_id, limit=MAX_RECORDS + 1)
-        if not in_case:
-            raise ProblemError(404, "Not found", f"case {case_id} has no filed record")
-        found.update((r.id, r) for r in in_case)
+        in_case = await uow.records.search(
+            RecordFilter(case_id=case_id), PageRequest(limit=MAX_RECORDS + 1)
+        )
+        if not in_case.items:
+            raise NotFound(f"case {case_id} has no filed record")
+        found.update((r.id, r) for r in in_case.items)
     if not found:
-        raise ProblemError(422, "Invalid request", "name the records or the case to export")
+        raise NothingToExport("name the records or the case to export")
     if len(found) > MAX_RECORDS:
-        raise ProblemError(422, "Invalid request", f"an export holds at most {MAX_RECORDS} records")
+        raise NothingToExport(f"an export holds at most {MAX_RECORDS} records")
     disposed = [str(r.id) for r in found.values() if r.disposition == "DISPOSED"]
     if disposed:
-        raise ProblemError(
-            409,
-            "Disposed of",
+        raise RecordsDisposedOf(
             f"the documents of {', '.join(disposed)} were disposed of and cannot be exported",
             disposed=disposed,
         )
@@ -304,20 +306,9 @@ def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
     )
 
 
-def _checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
-    return {
-        "id": checkpoint.id,
-        "first_seq": checkpoint.first_seq,
-        "last_seq": checkpoint.last_seq,
-        "root_hash": checkpoint.root_hash,
-        "created_at": checkpoint.created_at,
-        "ledger_seq": checkpoint.ledger_seq,
-    }
-
-
 def _write_package(
     target: IO[bytes],
-    store: PackageStore,
+    store: Packages,
     export_id: uuid.UUID,
     at: datetime,
     created_by: str,

@@ -13,23 +13,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 from archive_svc.adapters.archive import (
     ArchivedObject,
     ChecksumMismatch,
-    ObjectCheck,
     SourceMissing,
     StagedDocument,
 )
-from archive_svc.domain.model import (
-    ChainVerifier,
-    FiledDocument,
-    Record,
-    RetentionSchedule,
-    UnknownRecordClass,
-)
-from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork
+from archive_svc.domain.evidence import FILED
+from archive_svc.domain.model import ChainVerifier, FiledDocument, Record, UnknownRecordClass
+from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork, DocumentArchive
 from guakao_shared.events import (
     Actor,
     ArchivedDocument,
@@ -40,41 +33,25 @@ from guakao_shared.events import (
     RecordFiled,
     RecordFilingFailed,
 )
+from guakao_shared.identity import Principal, Role, require_role
+from guakao_shared.refusals import NotFound
 
 log = logging.getLogger(__name__)
 
 ARCHIVE_ACTOR = Actor(sub="archive-svc")
 COMPLIANCE = "COMPLIANCE"
-FILED = "filed"
+READERS = (Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.CUSTODIAN, Role.PROCESS_ADMIN)
+VERIFIERS = (Role.COMPLIANCE_OFFICER, Role.AUDITOR)
 REASON_MAX = 200  # RecordFilingFailed.reason
 
 
-class RecordNotFound(Exception):
+class RecordNotFound(NotFound):
     def __init__(self, record_id: uuid.UUID) -> None:
         super().__init__(f"record {record_id} does not exist")
 
 
-class DocumentArchive(Protocol):
-    """The WORM store filing copies into (`adapters.archive.S3Archive`)."""
-
-    async def fetch(self, ref: DocumentRef) -> StagedDocument: ...
-
-    async def store(
-        self, staged: StagedDocument, *, key: str, retain_until: datetime, legal_hold: bool = False
-    ) -> ArchivedObject: ...
-
-    async def check(self, bucket: str, key: str, version_id: str | None) -> ObjectCheck: ...
-
-
-@dataclass(frozen=True)
-class Filing:
-    """What filing needs besides the unit of work: the archive and the retention schedule."""
-
-    archive: DocumentArchive
-    retention: RetentionSchedule
-
-
 def now() -> datetime:
+    """The ledger's clock: entries are stamped with the real time."""
     return datetime.now(UTC)
 
 
@@ -82,16 +59,11 @@ def now() -> datetime:
 
 
 async def file_contract(
-    envelope: Envelope,
-    payload: ContractSigned | ContractFilingRequested,
-    uow: ArchiveUnitOfWork,
-    *,
-    filing: Filing,
+    envelope: Envelope, payload: ContractSigned | ContractFilingRequested, uow: ArchiveUnitOfWork
 ) -> None:
     """Consumer of `contract.signed` and `contract.filing_requested`: file that version."""
     await file_source(
         uow,
-        filing,
         source_type="contract",
         source_id=payload.contract_id,
         source_version=payload.version,
@@ -104,7 +76,6 @@ async def file_contract(
 
 async def file_source(
     uow: ArchiveUnitOfWork,
-    filing: Filing,
     *,
     source_type: str,
     source_id: uuid.UUID,
@@ -127,7 +98,7 @@ async def file_source(
             case_id=case_id,
             record_class=record_class,
             custodian=custodian,
-            retention=filing.retention,
+            retention=uow.retention,
             now=now(),
         )
     except UnknownRecordClass as exc:
@@ -138,12 +109,12 @@ async def file_source(
     try:
         try:  # every document is read and verified before anything is written
             for ref in documents:
-                staged.append(await filing.archive.fetch(ref))
+                staged.append(await uow.archive.fetch(ref))
         except (ChecksumMismatch, SourceMissing) as exc:
             _refuse(uow, source_type, source_id, source_version, case_id, str(exc))
             return None
         for doc in staged:
-            stored = await filing.archive.store(
+            stored = await uow.archive.store(
                 doc,
                 key=record.archive_key(doc.sha256),
                 retain_until=record.retention_until,
@@ -288,8 +259,13 @@ class RecordVerification:
     problems: list[str]
 
 
-async def verify_ledger(uow: ArchiveUnitOfWork) -> LedgerVerification:
+async def verify_ledger(uow: ArchiveUnitOfWork, *, principal: Principal) -> LedgerVerification:
     """Re-compute the whole chain, and check every record still has its ledger entry."""
+    require_role(principal, *VERIFIERS, action="verifying the ledger")
+    return await _verify_chain(uow)
+
+
+async def _verify_chain(uow: ArchiveUnitOfWork) -> LedgerVerification:
     verifier = ChainVerifier()
     async for entry in uow.ledger.entries():
         verifier.feed(entry)
@@ -298,14 +274,15 @@ async def verify_ledger(uow: ArchiveUnitOfWork) -> LedgerVerification:
 
 
 async def verify_record(
-    uow: ArchiveUnitOfWork, archive: DocumentArchive, record_id: uuid.UUID
+    uow: ArchiveUnitOfWork, record_id: uuid.UUID, *, principal: Principal
 ) -> RecordVerification:
     """Prove one record: each archived version re-read and re-hashed, still locked at least
     until the record's retention ends; its ledger entry matching it; the chain intact."""
+    require_role(principal, *READERS, action="verifying a record")
     record = await uow.records.get(record_id)
     if record is None:
         raise RecordNotFound(record_id)
-    documents = [await _verify_document(archive, record, d) for d in record.documents]
+    documents = [await _verify_document(uow.archive, record, d) for d in record.documents]
     problems = [p for d in documents for p in d.problems]
     if record.ledger_seq is None:
         problems.append("the record has no ledger entry")
@@ -323,7 +300,7 @@ async def verify_record(
                 f"ledger entry {record.ledger_seq}: {difference}"
                 for difference in record.differences_from(entry.payload)
             ]
-    chain = await verify_ledger(uow)
+    chain = await _verify_chain(uow)
     problems += [f"ledger: {p}" for p in chain.problems]
     return RecordVerification(
         record_id=record.id,

@@ -109,7 +109,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from guakao_shared.evidence import read_manifest, verify_package
+    # The archive's own rules (standard library only): the verifier is the code that hashes.
+    from archive_svc.domain.evidence import read_manifest, verify_package
 
     problems = verify_package(args.package)
     if problems:

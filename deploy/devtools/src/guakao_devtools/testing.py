@@ -1,22 +1,85 @@
-"""Test support for the real-infrastructure suites: service processes, an OTLP trace receiver,
-Kafka and database probes, and polling with a deadline (never a fixed sleep).
+"""Test support for the real-infrastructure suites: a service's runtime in the test process, an
+OTLP trace receiver, Kafka and database probes, and polling with a deadline (never a fixed
+sleep).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from guakao_devtools.infra import Infra
 
+if TYPE_CHECKING:
+    import httpx
+    from fastapi import FastAPI
+
+    from guakao_shared.runtime import ServiceRuntime
+
 T = TypeVar("T")
+
+
+# ---- a service in the test process -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InProcessService:
+    """A service built by its own `create_app` from its own `Settings`, in the test process:
+    its routes through `client` (ASGI, no network, no lifespan), its unit of work, bus, clock,
+    consumers and adapters through `runtime`. Nothing runs in the background (no broker, outbox
+    relay or periodic job): a test drives consumers (`runtime.consumers`) and jobs itself."""
+
+    name: str
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    @property
+    def runtime(self) -> ServiceRuntime[Any]:
+        runtime: ServiceRuntime[Any] = self.app.state.runtime
+        return runtime
+
+
+@asynccontextmanager
+async def service_runtime(
+    name: str, infra: Infra, **settings: Any
+) -> AsyncIterator[InProcessService]:
+    """Service `name` (`<name>_svc`) on `infra`, its database migrated, for integration tests:
+
+        @pytest.fixture(scope="session")
+        async def archive(infra: Infra) -> AsyncIterator[InProcessService]:
+            async with service_runtime("archive", infra, allow_clock_override=True) as service:
+                yield service
+
+    `settings` override the service's settings (field names, e.g. `retention_days={...}`)."""
+    import httpx
+
+    from guakao_devtools.services import migrate
+
+    migrate(infra, name)
+    config = importlib.import_module(f"{name}_svc.config")
+    entrypoint = importlib.import_module(f"{name}_svc.entrypoints.app")
+    prefix = f"{name.upper()}_"
+    values: dict[str, Any] = {
+        "environment": "test",
+        **{k.removeprefix(prefix).lower(): v for k, v in infra.service_env(name).items()},
+        **settings,
+    }
+    app: FastAPI = entrypoint.create_app(config.Settings(**values))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
+            yield InProcessService(name, app, client)
+    finally:
+        await app.state.runtime.engine.dispose()
 
 
 async def eventually(

@@ -1,6 +1,7 @@
 """Evidence packages against REAL PostgreSQL and MinIO: a filed document is sealed by a ledger
 checkpoint, exported, downloaded from S3 with its presigned URL and verified offline with
-nothing but `guakao_shared.evidence`; one byte flipped in the package is named."""
+nothing but `archive_svc.domain.evidence` (what `guakao verify` runs); one byte flipped in the
+package is named."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import io
 import json
 import uuid
 import zipfile
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,44 +18,30 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from archive_svc.config import Settings
+from archive_svc.domain.evidence import MANIFEST, document_path, read_manifest, verify_package
 from archive_svc.domain.model import Record
-from archive_svc.entrypoints.app import create_app
 from archive_svc.service_layer import exports as exports_service
 from archive_svc.service_layer import handlers
-from archive_svc.service_layer.handlers import Filing
 from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork
 from guakao_devtools.cli import main as guakao
+from guakao_devtools.testing import InProcessService
 from guakao_shared.auth import issue_dev_token
 from guakao_shared.events import Actor, ContractSigned, DocumentRef, Envelope, Money
-from guakao_shared.evidence import MANIFEST, document_path, read_manifest, verify_package
-from guakao_shared.objectstore import S3DocumentStore
+from guakao_shared.runtime import ServiceRuntime
 
 pytestmark = pytest.mark.infra
 
 SOURCE_BUCKET = "guakao-applications"
-SessionFactory = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture(scope="module")
-async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://archive") as client:
-        yield client
-    await app.state.runtime.engine.dispose()
+Runtime = ServiceRuntime[ArchiveUnitOfWork]
 
 
 def _as(*roles: str, sub: str = "tester") -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_dev_token(sub, list(roles))}"}
 
 
-async def _file(
-    documents: S3DocumentStore, session_factory: SessionFactory, filing: Filing, body: bytes
-) -> Record:
-    ref: DocumentRef = await documents.put(
+async def _file(runtime: Runtime, body: bytes) -> Record:
+    ref: DocumentRef = await runtime.documents.put(
         bucket=SOURCE_BUCKET,
         key=f"{uuid.uuid4()}/contract.pdf",
         stream=io.BytesIO(body),
@@ -82,10 +68,9 @@ async def _file(
     envelope = Envelope.wrap(
         signed, source="contracts", case_id=signed.application_id, actor=Actor(sub="lena")
     )
-    async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
+    async with runtime.unit_of_work() as uow:
         record = await handlers.file_source(
             uow,
-            filing,
             source_type="contract",
             source_id=signed.contract_id,
             source_version=1,
@@ -99,8 +84,8 @@ async def _file(
     return record
 
 
-async def _ledger_entry(engine: AsyncEngine, seq: int) -> Any:
-    async with engine.connect() as conn:
+async def _ledger_entry(runtime: Runtime, seq: int) -> Any:
+    async with runtime.engine.connect() as conn:
         return (
             (await conn.execute(text("SELECT * FROM ledger WHERE seq = :seq"), {"seq": seq}))
             .mappings()
@@ -126,15 +111,12 @@ def _flip_one_byte_of(path: Path, member: str) -> None:
 
 async def test_a_filed_document_is_checkpointed_exported_and_verified_offline(
     api: httpx.AsyncClient,
-    documents: S3DocumentStore,
-    session_factory: SessionFactory,
-    engine: AsyncEngine,
-    filing: Filing,
+    runtime: Runtime,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     body = f"%PDF-1.7 signed contract {uuid.uuid4()}".encode() * 50
-    record = await _file(documents, session_factory, filing, body)
+    record = await _file(runtime, body)
     [doc] = record.documents
     assert record.ledger_seq is not None
 
@@ -143,7 +125,7 @@ async def test_a_filed_document_is_checkpointed_exported_and_verified_offline(
     assert closed.status_code == 201, closed.text
     checkpoint = closed.json()["checkpoint"]
     assert checkpoint["first_seq"] <= record.ledger_seq <= checkpoint["last_seq"]
-    sealed = await _ledger_entry(engine, checkpoint["ledger_seq"])
+    sealed = await _ledger_entry(runtime, checkpoint["ledger_seq"])
     assert sealed["kind"] == "checkpoint"
     assert sealed["payload"] == {
         "first_seq": checkpoint["first_seq"],
@@ -189,7 +171,7 @@ async def test_a_filed_document_is_checkpointed_exported_and_verified_offline(
     assert capsys.readouterr().out.startswith("OK: 1 records, 1 documents, ")
 
     # the export itself is in the ledger, with the package's SHA-256
-    logged = await _ledger_entry(engine, export["ledger_seq"])
+    logged = await _ledger_entry(runtime, export["ledger_seq"])
     assert logged["kind"] == "export"
     assert logged["payload"]["actor"] == "ana"
     assert logged["payload"]["reason"] == "external audit FY2026"
@@ -210,12 +192,9 @@ async def test_a_filed_document_is_checkpointed_exported_and_verified_offline(
 
 async def test_an_export_is_fetched_again_with_a_fresh_url_and_the_fetch_is_logged(
     api: httpx.AsyncClient,
-    documents: S3DocumentStore,
-    session_factory: SessionFactory,
-    engine: AsyncEngine,
-    filing: Filing,
+    runtime: Runtime,
 ) -> None:
-    record = await _file(documents, session_factory, filing, b"exported by case")
+    record = await _file(runtime, b"exported by case")
     created = await api.post(
         "/v1/exports",
         json={"case_id": str(record.case_id), "reason": "litigation"},
@@ -235,7 +214,7 @@ async def test_an_export_is_fetched_again_with_a_fresh_url_and_the_fetch_is_logg
         download = await s3.get(fetched.json()["download_url"])
     assert download.status_code == 200
     assert zipfile.ZipFile(io.BytesIO(download.content)).read(MANIFEST)
-    async with engine.connect() as conn:
+    async with runtime.engine.connect() as conn:
         logged = (
             await conn.execute(
                 text(
@@ -251,11 +230,9 @@ async def test_an_export_is_fetched_again_with_a_fresh_url_and_the_fetch_is_logg
 
 async def test_exports_need_a_reason_a_known_record_and_the_right_role(
     api: httpx.AsyncClient,
-    documents: S3DocumentStore,
-    session_factory: SessionFactory,
-    filing: Filing,
+    runtime: Runtime,
 ) -> None:
-    record = await _file(documents, session_factory, filing, b"guarded")
+    record = await _file(runtime, b"guarded")
     ids = [str(record.id)]
 
     no_reason = await api.post(
@@ -283,31 +260,28 @@ async def test_exports_need_a_reason_a_known_record_and_the_right_role(
     assert missing.headers["content-type"] == "application/problem+json"
 
 
-def test_the_app_closes_checkpoints_in_the_background(settings: Settings) -> None:
-    app = create_app(settings)
+def test_the_app_closes_checkpoints_in_the_background(archive_service: InProcessService) -> None:
+    app = archive_service.app
 
-    assert "ledger_checkpoints" in [job.__name__ for job in app.state.runtime.background]
+    assert "ledger_checkpoints" in [job.__name__ for job in archive_service.runtime.background]
     assert {"/v1/exports", "/v1/exports/{export_id}", "/v1/ledger/checkpoints"} <= set(
         app.openapi()["paths"]
     )
 
 
 async def test_a_checkpoint_refuses_to_seal_a_ledger_that_does_not_chain(
-    session_factory: SessionFactory,
-    documents: S3DocumentStore,
-    filing: Filing,
-    engine: AsyncEngine,
+    runtime: Runtime,
 ) -> None:
-    async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
+    async with runtime.unit_of_work() as uow:
         await exports_service.checkpoint(uow, datetime.now(UTC))
         await uow.commit()
-    record = await _file(documents, session_factory, filing, b"to be forged")
+    record = await _file(runtime, b"to be forged")
     seq = record.ledger_seq
     assert seq is not None
-    original = (await _ledger_entry(engine, seq))["payload"]
+    original = (await _ledger_entry(runtime, seq))["payload"]
 
     async def as_superuser(payload: dict[str, Any]) -> None:
-        async with engine.begin() as conn:
+        async with runtime.engine.begin() as conn:
             await conn.execute(text("SET LOCAL session_replication_role = replica"))
             await conn.execute(
                 text("UPDATE ledger SET payload = CAST(:p AS jsonb) WHERE seq = :seq"),
@@ -316,7 +290,7 @@ async def test_a_checkpoint_refuses_to_seal_a_ledger_that_does_not_chain(
 
     await as_superuser({**original, "custodian": "mallory"})
     try:
-        async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
+        async with runtime.unit_of_work() as uow:
             with pytest.raises(exports_service.LedgerBroken) as refused:
                 await exports_service.checkpoint(uow, datetime.now(UTC))
     finally:

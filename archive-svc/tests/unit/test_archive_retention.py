@@ -83,7 +83,7 @@ def test_retention_classes_come_from_the_environment_as_json(
     monkeypatch.setenv("ARCHIVE_DATABASE_URL", DB)
     monkeypatch.setenv("ARCHIVE_RETENTION_DAYS", '{"contract": 5475, "audit_evidence": 2555}')
 
-    assert Settings().retention_days == {"contract": 5475, "audit_evidence": 2555}  # type: ignore[call-arg]
+    assert Settings().retention_days == {"contract": 5475, "audit_evidence": 2555}
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,14 +20,10 @@ from minio.commonconfig import COMPLIANCE, GOVERNANCE
 from minio.error import S3Error
 from minio.retention import Retention
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from archive_svc.adapters.archive import S3Archive, StorageUnavailable
-from archive_svc.config import Settings
+from archive_svc.adapters.archive import StorageUnavailable
 from archive_svc.domain.model import Record
-from archive_svc.entrypoints.app import create_app
 from archive_svc.service_layer import handlers
-from archive_svc.service_layer.handlers import Filing
 from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork
 from guakao_devtools.infra import Infra
 from guakao_shared.auth import issue_dev_token
@@ -40,23 +35,22 @@ from guakao_shared.events import (
     Envelope,
     Money,
 )
-from guakao_shared.inbox import InboxConsumer
-from guakao_shared.objectstore import S3DocumentStore
+from guakao_shared.identity import Principal
+from guakao_shared.runtime import ServiceRuntime
 
 pytestmark = pytest.mark.infra
 
 SOURCE_BUCKET = "guakao-applications"
 ARCHIVE_BUCKET = "guakao-archive"
-SessionFactory = async_sessionmaker  # type: ignore[type-arg]
+AUDITOR = Principal(sub="audrey", department="audit", roles=frozenset({"auditor"}))
+Runtime = ServiceRuntime[ArchiveUnitOfWork]
 
 
 # ---- helpers -------------------------------------------------------------------------------
 
 
-async def _put_source(
-    documents: S3DocumentStore, body: bytes, name: str = "contract.pdf"
-) -> DocumentRef:
-    return await documents.put(
+async def _put_source(runtime: Runtime, body: bytes, name: str = "contract.pdf") -> DocumentRef:
+    return await runtime.documents.put(
         bucket=SOURCE_BUCKET,
         key=f"{uuid.uuid4()}/{name}",
         stream=io.BytesIO(body),
@@ -92,23 +86,21 @@ def _signed(documents: list[DocumentRef], **overrides: Any) -> tuple[Envelope, C
 
 
 async def _file(
-    session_factory: SessionFactory,
-    filing: Filing,
-    envelope: Envelope,
-    payload: ContractSigned | ContractFilingRequested,
+    runtime: Runtime, envelope: Envelope, payload: ContractSigned | ContractFilingRequested
 ) -> None:
-    async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
-        await handlers.file_contract(envelope, payload, uow, filing=filing)
+    """What the filing consumer does with one message (without the inbox's dedupe)."""
+    async with runtime.unit_of_work() as uow:
+        await handlers.file_contract(envelope, payload, uow)
         await uow.commit()
 
 
-async def _record_of(session_factory: SessionFactory, payload: ContractSigned) -> Record | None:
-    async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
+async def _record_of(runtime: Runtime, payload: ContractSigned) -> Record | None:
+    async with runtime.unit_of_work() as uow:
         return await uow.records.get_by_source("contract", payload.contract_id, payload.version)
 
 
-async def _outbox(engine: AsyncEngine, source_id: uuid.UUID) -> list[dict[str, Any]]:
-    async with engine.connect() as conn:
+async def _outbox(runtime: Runtime, source_id: uuid.UUID) -> list[dict[str, Any]]:
+    async with runtime.engine.connect() as conn:
         rows = await conn.execute(
             text(
                 "SELECT payload FROM outbox WHERE payload->'data'->>'source_id' = :id ORDER BY id"
@@ -118,8 +110,8 @@ async def _outbox(engine: AsyncEngine, source_id: uuid.UUID) -> list[dict[str, A
         return [r.payload for r in rows]
 
 
-async def _ledger_size(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
+async def _ledger_size(runtime: Runtime) -> int:
+    async with runtime.engine.connect() as conn:
         return int((await conn.execute(text("SELECT count(*) FROM ledger"))).scalar_one())
 
 
@@ -129,33 +121,29 @@ def _versions(client: Minio, prefix: str) -> list[Any]:
     )
 
 
-async def _verify_ledger(session_factory: SessionFactory) -> handlers.LedgerVerification:
-    async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
-        return await handlers.verify_ledger(uow)
+async def _verify_ledger(runtime: Runtime) -> handlers.LedgerVerification:
+    return await runtime.bus.query(handlers.verify_ledger, principal=AUDITOR)
 
 
-async def _verify_record(
-    session_factory: SessionFactory, archive: S3Archive, record_id: uuid.UUID
-) -> handlers.RecordVerification:
-    async with ArchiveUnitOfWork(session_factory, service="archive") as uow:
-        return await handlers.verify_record(uow, archive, record_id)
+async def _verify_record(runtime: Runtime, record_id: uuid.UUID) -> handlers.RecordVerification:
+    return await runtime.bus.query(handlers.verify_record, record_id, principal=AUDITOR)
 
 
-async def _as_superuser_bypassing_triggers(engine: AsyncEngine, sql: str, **params: Any) -> None:
+async def _as_superuser_bypassing_triggers(runtime: Runtime, sql: str, **params: Any) -> None:
     """What an administrator with full database rights could do behind the service's back."""
-    async with engine.begin() as conn:
+    async with runtime.engine.begin() as conn:
         await conn.execute(text("SET LOCAL session_replication_role = replica"))
         await conn.execute(text(sql), params)
 
 
 @pytest.fixture
 async def filed(
-    documents: S3DocumentStore, session_factory: SessionFactory, filing: Filing
+    runtime: Runtime,
 ) -> tuple[Record, bytes]:
     body = f"signed contract {uuid.uuid4()}".encode()
-    envelope, signed = _signed([await _put_source(documents, body)])
-    await _file(session_factory, filing, envelope, signed)
-    record = await _record_of(session_factory, signed)
+    envelope, signed = _signed([await _put_source(runtime, body)])
+    await _file(runtime, envelope, signed)
+    record = await _record_of(runtime, signed)
     assert record is not None
     return record, body
 
@@ -164,19 +152,16 @@ async def filed(
 
 
 async def test_a_document_put_in_the_applications_bucket_is_filed_under_compliance_retention(
-    documents: S3DocumentStore,
-    session_factory: SessionFactory,
-    engine: AsyncEngine,
-    filing: Filing,
-    archive_infra: Infra,
+    runtime: Runtime,
+    infra: Infra,
 ) -> None:
     body = b"%PDF-1.7 signed by both parties"
-    ref = await _put_source(documents, body)
+    ref = await _put_source(runtime, body)
     envelope, signed = _signed([ref])
 
-    await _file(session_factory, filing, envelope, signed)
+    await _file(runtime, envelope, signed)
 
-    record = await _record_of(session_factory, signed)
+    record = await _record_of(runtime, signed)
     assert record is not None
     [doc] = record.documents
     assert doc.archive_bucket == ARCHIVE_BUCKET
@@ -186,7 +171,7 @@ async def test_a_document_put_in_the_applications_bucket_is_filed_under_complian
         ref.key,
         ref.version_id,
     )
-    root = archive_infra.minio.client()
+    root = infra.minio.client()
     stored = root.get_object(ARCHIVE_BUCKET, doc.archive_key, version_id=doc.archive_version_id)
     try:
         assert stored.read() == body
@@ -200,7 +185,7 @@ async def test_a_document_put_in_the_applications_bucket_is_filed_under_complian
     assert retention.mode == COMPLIANCE
     assert retention.retain_until_date == record.retention_until
     assert record.retention_until - record.filed_at >= timedelta(days=3650)
-    [answer] = await _outbox(engine, signed.contract_id)
+    [answer] = await _outbox(runtime, signed.contract_id)
     assert answer["event_type"] == "record.filed"
     assert answer["source"] == "archive"
     assert answer["case_id"] == str(envelope.case_id)
@@ -210,11 +195,11 @@ async def test_a_document_put_in_the_applications_bucket_is_filed_under_complian
 
 
 async def test_not_even_the_root_user_can_delete_a_filed_version(
-    filed: tuple[Record, bytes], archive_infra: Infra
+    filed: tuple[Record, bytes], infra: Infra
 ) -> None:
     record, body = filed
     [doc] = record.documents
-    root = archive_infra.minio.client()
+    root = infra.minio.client()
 
     with pytest.raises(S3Error) as refused:
         root.remove_object(ARCHIVE_BUCKET, doc.archive_key, version_id=doc.archive_version_id)
@@ -226,31 +211,29 @@ async def test_not_even_the_root_user_can_delete_a_filed_version(
 
 
 async def test_a_plain_delete_only_hides_the_filed_version(
+    runtime: Runtime,
     filed: tuple[Record, bytes],
-    archive_infra: Infra,
-    session_factory: SessionFactory,
-    archive: S3Archive,
+    infra: Infra,
 ) -> None:
     record, _ = filed
     [doc] = record.documents
-    root = archive_infra.minio.client()
+    root = infra.minio.client()
 
     root.remove_object(ARCHIVE_BUCKET, doc.archive_key)  # a delete marker, nothing more
 
     assert any(v.is_delete_marker for v in _versions(root, doc.archive_key))
-    result = await _verify_record(session_factory, archive, record.id)
+    result = await _verify_record(runtime, record.id)
     assert result.ok, result.problems
 
 
 async def test_overwriting_a_filed_key_adds_a_version_and_leaves_the_filed_one_intact(
+    runtime: Runtime,
     filed: tuple[Record, bytes],
-    archive_infra: Infra,
-    session_factory: SessionFactory,
-    archive: S3Archive,
+    infra: Infra,
 ) -> None:
     record, body = filed
     [doc] = record.documents
-    root = archive_infra.minio.client()
+    root = infra.minio.client()
 
     forged = root.put_object(ARCHIVE_BUCKET, doc.archive_key, io.BytesIO(b"forged"), 6)
 
@@ -261,16 +244,16 @@ async def test_overwriting_a_filed_key_adds_a_version_and_leaves_the_filed_one_i
     finally:
         original.close()
         original.release_conn()
-    result = await _verify_record(session_factory, archive, record.id)
+    result = await _verify_record(runtime, record.id)
     assert result.ok, result.problems
 
 
 async def test_retention_cannot_be_shortened_or_weakened(
-    filed: tuple[Record, bytes], archive_infra: Infra
+    filed: tuple[Record, bytes], infra: Infra
 ) -> None:
     record, _ = filed
     [doc] = record.documents
-    root = archive_infra.minio.client()
+    root = infra.minio.client()
 
     with pytest.raises(S3Error):
         root.set_object_retention(
@@ -295,44 +278,38 @@ async def test_retention_cannot_be_shortened_or_weakened(
 
 
 async def test_a_sha256_mismatch_files_nothing(
-    documents: S3DocumentStore,
-    session_factory: SessionFactory,
-    engine: AsyncEngine,
-    filing: Filing,
-    archive_infra: Infra,
+    runtime: Runtime,
+    infra: Infra,
 ) -> None:
-    good = await _put_source(documents, b"the signed contract", "contract.pdf")
-    tampered = await _put_source(documents, b"the real evidence", "evidence.json")
+    good = await _put_source(runtime, b"the signed contract", "contract.pdf")
+    tampered = await _put_source(runtime, b"the real evidence", "evidence.json")
     wrong = tampered.model_copy(update={"sha256": hashlib.sha256(b"other").hexdigest()})
     envelope, signed = _signed([good, wrong])
-    ledger_before = await _ledger_size(engine)
+    ledger_before = await _ledger_size(runtime)
 
-    await _file(session_factory, filing, envelope, signed)
+    await _file(runtime, envelope, signed)
 
-    assert await _record_of(session_factory, signed) is None
-    assert await _ledger_size(engine) == ledger_before
-    assert _versions(archive_infra.minio.client(), f"contract/{envelope.case_id}/") == []
-    [answer] = await _outbox(engine, signed.contract_id)
+    assert await _record_of(runtime, signed) is None
+    assert await _ledger_size(runtime) == ledger_before
+    assert _versions(infra.minio.client(), f"contract/{envelope.case_id}/") == []
+    [answer] = await _outbox(runtime, signed.contract_id)
     assert answer["event_type"] == "record.filing_failed"
     assert answer["data"]["retryable"] is False
     assert "sha256 mismatch for evidence.json" in answer["data"]["reason"]
 
 
 async def test_filing_the_same_version_twice_files_it_once(
-    documents: S3DocumentStore,
-    session_factory: SessionFactory,
-    engine: AsyncEngine,
-    filing: Filing,
-    archive_infra: Infra,
+    runtime: Runtime,
+    infra: Infra,
 ) -> None:
     envelope, signed = _signed(
         [
-            await _put_source(documents, b"contract v1", "contract.pdf"),
-            await _put_source(documents, b"signatures v1", "signatures.json"),
+            await _put_source(runtime, b"contract v1", "contract.pdf"),
+            await _put_source(runtime, b"signatures v1", "signatures.json"),
         ]
     )
-    await _file(session_factory, filing, envelope, signed)
-    ledger_after_first = await _ledger_size(engine)
+    await _file(runtime, envelope, signed)
+    ledger_after_first = await _ledger_size(runtime)
     request = ContractFilingRequested(
         contract_id=signed.contract_id,
         application_id=signed.application_id,
@@ -342,110 +319,86 @@ async def test_filing_the_same_version_twice_files_it_once(
         attempt=2,
     )
 
-    await _file(session_factory, filing, envelope, signed)
-    await _file(session_factory, filing, envelope, request)
+    await _file(runtime, envelope, signed)
+    await _file(runtime, envelope, request)
 
-    assert await _ledger_size(engine) == ledger_after_first
-    assert len(_versions(archive_infra.minio.client(), f"contract/{envelope.case_id}/")) == 2
-    answers = await _outbox(engine, signed.contract_id)
+    assert await _ledger_size(runtime) == ledger_after_first
+    assert len(_versions(infra.minio.client(), f"contract/{envelope.case_id}/")) == 2
+    answers = await _outbox(runtime, signed.contract_id)
     assert [a["event_type"] for a in answers] == ["record.filed"] * 3
     assert len({json.dumps(a["data"], sort_keys=True) for a in answers}) == 1
 
 
 async def test_concurrent_filings_of_one_version_file_it_once(
-    documents: S3DocumentStore,
-    session_factory: SessionFactory,
-    engine: AsyncEngine,
-    filing: Filing,
+    runtime: Runtime,
 ) -> None:
-    envelope, signed = _signed([await _put_source(documents, b"raced contract")])
-    ledger_before = await _ledger_size(engine)
+    envelope, signed = _signed([await _put_source(runtime, b"raced contract")])
+    ledger_before = await _ledger_size(runtime)
 
-    await asyncio.gather(*(_file(session_factory, filing, envelope, signed) for _ in range(4)))
+    await asyncio.gather(*(_file(runtime, envelope, signed) for _ in range(4)))
 
-    assert await _ledger_size(engine) == ledger_before + 1
-    answers = await _outbox(engine, signed.contract_id)
+    assert await _ledger_size(runtime) == ledger_before + 1
+    answers = await _outbox(runtime, signed.contract_id)
     assert len(answers) == 4
     assert len({a["data"]["ledger_seq"] for a in answers}) == 1
 
 
 async def test_concurrent_filings_chain_one_after_another_without_forks(
-    documents: S3DocumentStore,
-    session_factory: SessionFactory,
-    engine: AsyncEngine,
-    filing: Filing,
+    runtime: Runtime,
 ) -> None:
-    filings = [_signed([await _put_source(documents, f"contract {i}".encode())]) for i in range(8)]
-    ledger_before = await _ledger_size(engine)
+    filings = [_signed([await _put_source(runtime, f"contract {i}".encode())]) for i in range(8)]
+    ledger_before = await _ledger_size(runtime)
 
-    await asyncio.gather(*(_file(session_factory, filing, e, p) for e, p in filings))
+    await asyncio.gather(*(_file(runtime, e, p) for e, p in filings))
 
-    records = [await _record_of(session_factory, p) for _, p in filings]
+    records = [await _record_of(runtime, p) for _, p in filings]
     seqs = sorted(r.ledger_seq for r in records if r is not None and r.ledger_seq is not None)
     assert seqs == list(range(ledger_before + 1, ledger_before + 9))
-    result = await _verify_ledger(session_factory)
+    result = await _verify_ledger(runtime)
     assert result.ok, result.problems
 
 
 async def test_a_redelivered_event_is_applied_once_by_the_inbox(
-    documents: S3DocumentStore,
-    session_factory: SessionFactory,
-    engine: AsyncEngine,
-    filing: Filing,
+    runtime: Runtime,
 ) -> None:
-    envelope, signed = _signed([await _put_source(documents, b"delivered twice")])
-    consumer = InboxConsumer(
-        service="archive",
-        name="filing",
-        uow_factory=lambda: ArchiveUnitOfWork(session_factory, service="archive"),
-        handlers={"contract.signed": _bound(filing)},
-        broker=None,  # type: ignore[arg-type]  # dead letters only; none expected here
-    )
+    envelope, signed = _signed([await _put_source(runtime, b"delivered twice")])
+    [consumer] = [c for c in runtime.consumers if c.name == "filing"]  # as the app registers it
     body = envelope.model_dump_json().encode()
 
     outcomes = [await consumer.process(body, {}, {"key": str(envelope.case_id)}) for _ in "ab"]
 
     assert outcomes == ["applied", "duplicate"]
-    assert [a["event_type"] for a in await _outbox(engine, signed.contract_id)] == ["record.filed"]
-
-
-def _bound(filing: Filing) -> Callable[..., Any]:
-    async def handle(envelope: Envelope, payload: Any, uow: ArchiveUnitOfWork) -> None:
-        await handlers.file_contract(envelope, payload, uow, filing=filing)
-
-    return handle
+    assert [a["event_type"] for a in await _outbox(runtime, signed.contract_id)] == ["record.filed"]
 
 
 async def test_a_storage_outage_is_retried_not_refused_and_filing_succeeds_once_it_is_back(
-    documents: S3DocumentStore,
-    session_factory: SessionFactory,
-    engine: AsyncEngine,
-    filing: Filing,
-    archive_infra: Infra,
+    runtime: Runtime,
+    infra: Infra,
 ) -> None:
-    envelope, signed = _signed([await _put_source(documents, b"filed after an outage")])
-    archive_infra.minio.stop()
+    envelope, signed = _signed([await _put_source(runtime, b"filed after an outage")])
+    infra.minio.stop()
     try:
         with pytest.raises(StorageUnavailable) as raised:
-            await _file(session_factory, filing, envelope, signed)
+            await _file(runtime, envelope, signed)
         assert isinstance(raised.value, ConnectionError)
-        assert await _outbox(engine, signed.contract_id) == []
+        assert await _outbox(runtime, signed.contract_id) == []
     finally:
-        archive_infra.start(archive_infra.minio, lambda _: None)
+        infra.start(infra.minio, lambda _: None)
 
-    await _file(session_factory, filing, envelope, signed)
+    await _file(runtime, envelope, signed)
 
-    [answer] = await _outbox(engine, signed.contract_id)
+    [answer] = await _outbox(runtime, signed.contract_id)
     assert answer["event_type"] == "record.filed"
 
 
 async def test_archiving_the_same_bytes_again_reuses_the_version_and_only_extends_retention(
-    documents: S3DocumentStore, archive: S3Archive, archive_infra: Infra
+    runtime: Runtime, infra: Infra
 ) -> None:
     """A filing retried after a crash (objects written, transaction lost) reuses them."""
-    ref = await _put_source(documents, b"written before the crash")
+    ref = await _put_source(runtime, b"written before the crash")
     key = f"contract/{uuid.uuid4()}/{uuid.uuid4()}/{ref.sha256}"
     until = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    archive = runtime.unit_of_work().archive  # the S3 archive the service files into
     staged = await archive.fetch(ref)
     try:
         first = await archive.store(staged, key=key, retain_until=until)
@@ -455,7 +408,7 @@ async def test_archiving_the_same_bytes_again_reuses_the_version_and_only_extend
         staged.close()
 
     assert first.version_id == again.version_id == shorter.version_id
-    root = archive_infra.minio.client()
+    root = infra.minio.client()
     assert len(_versions(root, key)) == 1
     retention = root.get_object_retention(ARCHIVE_BUCKET, key, version_id=first.version_id)
     assert retention is not None
@@ -466,7 +419,8 @@ async def test_archiving_the_same_bytes_again_reuses_the_version_and_only_extend
 
 
 async def test_the_database_refuses_to_update_or_delete_ledger_entries(
-    filed: tuple[Record, bytes], engine: AsyncEngine
+    runtime: Runtime,
+    filed: tuple[Record, bytes],
 ) -> None:
     record, _ = filed
     for sql in (
@@ -474,37 +428,35 @@ async def test_the_database_refuses_to_update_or_delete_ledger_entries(
         "DELETE FROM ledger WHERE seq = :seq",
     ):
         with pytest.raises(Exception, match="append-only"):
-            async with engine.begin() as conn:
+            async with runtime.engine.begin() as conn:
                 await conn.execute(text(sql), {"seq": record.ledger_seq})
 
 
 async def test_the_ledger_verifies_and_detects_a_row_altered_in_the_database(
+    runtime: Runtime,
     filed: tuple[Record, bytes],
-    engine: AsyncEngine,
-    session_factory: SessionFactory,
-    archive: S3Archive,
 ) -> None:
     record, _ = filed
     seq = record.ledger_seq
-    assert (await _verify_ledger(session_factory)).ok
-    async with engine.connect() as conn:
+    assert (await _verify_ledger(runtime)).ok
+    async with runtime.engine.connect() as conn:
         original = (
             await conn.execute(text("SELECT payload FROM ledger WHERE seq = :seq"), {"seq": seq})
         ).scalar_one()
     forged = {**original, "custodian": "mallory"}
 
     await _as_superuser_bypassing_triggers(
-        engine,
+        runtime,
         "UPDATE ledger SET payload = CAST(:p AS jsonb) WHERE seq = :seq",
         p=json.dumps(forged),
         seq=seq,
     )
     try:
-        ledger = await _verify_ledger(session_factory)
-        proof = await _verify_record(session_factory, archive, record.id)
+        ledger = await _verify_ledger(runtime)
+        proof = await _verify_record(runtime, record.id)
     finally:
         await _as_superuser_bypassing_triggers(
-            engine,
+            runtime,
             "UPDATE ledger SET payload = CAST(:p AS jsonb) WHERE seq = :seq",
             p=json.dumps(original),
             seq=seq,
@@ -517,27 +469,28 @@ async def test_the_ledger_verifies_and_detects_a_row_altered_in_the_database(
         f"ledger entry {seq}: custodian is 'carol' here but 'mallory' in the ledger",
         f"ledger: entry {seq}: hash mismatch",
     ]
-    assert (await _verify_ledger(session_factory)).ok  # restored: the chain is whole again
+    assert (await _verify_ledger(runtime)).ok  # restored: the chain is whole again
 
 
 async def test_a_deleted_ledger_entry_is_detected_by_the_chain_and_by_its_record(
-    filed: tuple[Record, bytes], engine: AsyncEngine, session_factory: SessionFactory
+    runtime: Runtime,
+    filed: tuple[Record, bytes],
 ) -> None:
     record, _ = filed
     seq = record.ledger_seq
-    async with engine.connect() as conn:
+    async with runtime.engine.connect() as conn:
         row = (
             (await conn.execute(text("SELECT * FROM ledger WHERE seq = :seq"), {"seq": seq}))
             .mappings()
             .one()
         )
 
-    await _as_superuser_bypassing_triggers(engine, "DELETE FROM ledger WHERE seq = :seq", seq=seq)
+    await _as_superuser_bypassing_triggers(runtime, "DELETE FROM ledger WHERE seq = :seq", seq=seq)
     try:
-        ledger = await _verify_ledger(session_factory)
+        ledger = await _verify_ledger(runtime)
     finally:
         await _as_superuser_bypassing_triggers(
-            engine,
+            runtime,
             "INSERT INTO ledger (seq, at, kind, record_id, payload, prev_hash, entry_hash) "
             "VALUES (:seq, :at, :kind, :record_id, CAST(:payload AS jsonb), :prev_hash, "
             ":entry_hash)",
@@ -545,30 +498,28 @@ async def test_a_deleted_ledger_entry_is_detected_by_the_chain_and_by_its_record
         )
 
     assert f"record {record.id}: its ledger entry {seq} is missing" in ledger.problems
-    assert (await _verify_ledger(session_factory)).ok
+    assert (await _verify_ledger(runtime)).ok
 
 
 async def test_a_record_document_altered_in_the_database_fails_verification(
+    runtime: Runtime,
     filed: tuple[Record, bytes],
-    engine: AsyncEngine,
-    session_factory: SessionFactory,
-    archive: S3Archive,
 ) -> None:
     record, body = filed
     [doc] = record.documents
     forged = "f" * 64
 
     await _as_superuser_bypassing_triggers(
-        engine,
+        runtime,
         "UPDATE record_documents SET sha256 = :f WHERE record_id = :id",
         f=forged,
         id=record.id,
     )
     try:
-        proof = await _verify_record(session_factory, archive, record.id)
+        proof = await _verify_record(runtime, record.id)
     finally:
         await _as_superuser_bypassing_triggers(
-            engine,
+            runtime,
             "UPDATE record_documents SET sha256 = :s WHERE record_id = :id",
             s=doc.sha256,
             id=record.id,
@@ -584,15 +535,6 @@ async def test_a_record_document_altered_in_the_database_fails_verification(
 
 
 # ---- the HTTP API --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def api(settings: Settings) -> Any:
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://archive") as client:
-        yield client
-    await app.state.runtime.engine.dispose()
 
 
 def _as(*roles: str) -> dict[str, str]:
@@ -634,8 +576,10 @@ async def test_the_records_of_a_source_are_listed(
     )
 
     assert response.status_code == 200
-    assert [r["id"] for r in response.json()] == [str(record.id)]
-    assert response.json()[0]["documents"][0]["sha256"] == record.documents[0].sha256
+    page = response.json()
+    assert [r["id"] for r in page["items"]] == [str(record.id)]
+    assert (page["total"], page["offset"], page["next_cursor"]) == (1, 0, None)
+    assert page["items"][0]["documents"][0]["sha256"] == record.documents[0].sha256
 
 
 async def test_the_ledger_and_a_record_are_verified_over_http(
@@ -655,3 +599,45 @@ async def test_the_ledger_and_a_record_are_verified_over_http(
     assert proof.json()["ok"] is True
     assert proof.json()["documents"][0]["ok"] is True
     assert refused.status_code == 403
+
+
+async def test_a_reused_idempotency_key_replays_the_first_answer_and_refuses_another_body(
+    api: httpx.AsyncClient, filed: tuple[Record, bytes]
+) -> None:
+    """The whole request is the fingerprint: the reason and the time asked for count too."""
+    record, _ = filed
+    compliance = _as("compliance_officer")
+    hold = {"record_ids": [str(record.id)], "reason": "litigation 2027-17"}
+    key = {**compliance, "Idempotency-Key": f"hold-{uuid.uuid4()}"}
+
+    first = await api.post("/v1/legal-holds", json=hold, headers=key)
+    again = await api.post("/v1/legal-holds", json=hold, headers=key)
+    other_reason = await api.post(
+        "/v1/legal-holds", json={**hold, "reason": "another matter"}, headers=key
+    )
+    released_with_it = await api.post("/v1/legal-holds/release", json=hold, headers=key)
+
+    assert first.status_code == 200, first.text
+    assert [r["id"] for r in first.json()] == [str(record.id)]
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert again.headers["Idempotency-Replayed"] == "true"
+    for refused in (other_reason, released_with_it):
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+
+    await api.post("/v1/legal-holds/release", json=hold, headers=compliance)
+    later = (record.retention_until + timedelta(days=1)).isoformat()
+    disposal = {"record_id": str(record.id), "reason": "retention over", "now": later}
+    key = {**compliance, "Idempotency-Key": f"dispose-{uuid.uuid4()}"}
+    requested = await api.post("/v1/dispositions", json=disposal, headers=key)
+    replayed = await api.post("/v1/dispositions", json=disposal, headers=key)
+    another_time = await api.post(
+        "/v1/dispositions",
+        json={**disposal, "now": (record.retention_until + timedelta(days=2)).isoformat()},
+        headers=key,
+    )
+
+    assert requested.status_code == 202, requested.text
+    assert requested.json()["disposition"] == "REQUESTED"
+    assert (replayed.status_code, replayed.json()) == (202, requested.json())
+    assert another_time.status_code == 422

@@ -11,13 +11,8 @@ from typing import Any
 
 import pytest
 
-from archive_svc.domain.model import (
-    GENESIS_HASH,
-    ChainVerifier,
-    LedgerEntry,
-    canonical_json,
-    verify_chain,
-)
+from archive_svc.domain.evidence import GENESIS_HASH, canonical_json
+from archive_svc.domain.model import ChainVerifier, LedgerEntry, verify_chain
 
 START = datetime(2026, 3, 1, 9, 0, 0, 123456, tzinfo=UTC)
 

@@ -1,5 +1,7 @@
-"""Evidence packages: built from a synthetic ledger, verified offline, and every kind of
-tampering (a document's bytes, the manifest, a ledger entry, a checkpoint) named precisely."""
+"""The archive's proof rules (`archive_svc.domain.evidence`, standard library only): how an entry
+is hashed and a checkpoint's root computed, and evidence packages built from a synthetic ledger,
+verified offline, with every kind of tampering (a document's bytes, the manifest, a ledger
+entry, a checkpoint) named precisely."""
 
 from __future__ import annotations
 
@@ -9,13 +11,13 @@ import json
 import uuid
 import zipfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from guakao_shared.evidence import (
+from archive_svc.domain.evidence import (
     GENESIS_HASH,
     MANIFEST,
     MANIFEST_SHA256,
@@ -30,6 +32,7 @@ from guakao_shared.evidence import (
     read_manifest,
     verify_package,
 )
+from archive_svc.domain.model import LedgerEntry
 
 START = datetime(2026, 3, 1, 9, 0, 0, 123456, tzinfo=UTC)
 RECORD_A = uuid.UUID("00000000-0000-4000-8000-00000000000a")
@@ -89,6 +92,57 @@ def test_the_instant_is_hashed_in_utc_whatever_its_offset() -> None:
     assert entry_hash(at=at_shanghai, prev_hash=GENESIS_HASH, **common) == entry_hash(
         at="2026-03-01T09:00:00.123456+00:00", prev_hash=GENESIS_HASH, **common
     )
+
+
+def _chained(payloads: list[dict[str, Any]], instants: list[datetime]) -> list[LedgerEntry]:
+    entries: list[LedgerEntry] = []
+    for i, payload in enumerate(payloads):
+        entries.append(
+            LedgerEntry.following(
+                entries[-1] if entries else None,
+                kind=["filed", "access", "checkpoint", "export"][i % 4],
+                record_id=None if i % 3 == 2 else uuid.UUID(int=i + 1),
+                payload=payload,
+                at=instants[i % len(instants)],
+            )
+        )
+    return entries
+
+
+ARCHIVED = _chained(
+    [
+        {},
+        {"documents": [{"sha256": "ab" * 32, "size": 12, "archive_version_id": None}]},
+        {"reason": "合同审计 — quarterly review", "roles": ["auditor"], "nested": {"z": [1, 2.5]}},
+        {"first_seq": 1, "last_seq": 9, "root_hash": "0f" * 32},
+        {"quote": 'say "hi"\n\ttab', "emoji": "🗄️", "bool": True, "null": None},
+    ]
+    * 2,
+    [
+        START,
+        START.replace(microsecond=0),
+        START.astimezone(timezone(timedelta(hours=8))),
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
+    ],
+)
+
+
+@pytest.mark.parametrize("entry", ARCHIVED, ids=lambda e: f"entry-{e.seq}")
+def test_an_entry_read_back_from_a_package_hashes_as_the_archive_chained_it(
+    entry: LedgerEntry,
+) -> None:
+    as_json = entry_json(
+        seq=entry.seq,
+        at=entry.at,
+        kind=entry.kind,
+        record_id=entry.record_id,
+        payload=entry.payload,
+        prev_hash=entry.prev_hash,
+        entry_hash=entry.entry_hash,
+    )
+    from_the_manifest = json.loads(json.dumps(as_json, ensure_ascii=False))
+
+    assert entry_hash_of(from_the_manifest) == entry.entry_hash
 
 
 @pytest.mark.parametrize(
