@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from guakao_devtools.services import REPO
+from guakao_devtools.registry import REPO
 from guakao_shared.process import ProcessDefinitionError, definition, load_file
 from guakao_shared.process.definition import DEFINITIONS_DIR
 from guakao_shared.process.manual import render_manual

@@ -127,7 +127,7 @@ async def test_a_decision_sent_twice_with_one_key_has_one_effect(
 
 
 async def test_a_decision_key_reused_with_another_comment_is_refused(
-    applications: httpx.Client, approvals: httpx.Client, draft
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft
 ) -> None:
     app = draft()
     applications.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT)
@@ -142,7 +142,7 @@ async def test_a_decision_key_reused_with_another_comment_is_refused(
 
 
 async def test_a_withdrawal_key_reused_with_another_comment_is_refused(
-    applications: httpx.Client, approvals: httpx.Client, draft
+    applications: httpx.Client, approvals: httpx.Client, draft: Draft
 ) -> None:
     app = draft()
     applications.post(f"/v1/applications/{app['id']}/submit", headers=APPLICANT)

@@ -94,15 +94,16 @@ async def test_a_record_just_under_the_size_limit_does_not_wedge_its_partition(
     await _every_consumer_moves_past(bootstrap, topic, partition, sentinel_at)
     for group in CONSUMERS[topic]:
         service = group.split(".")[0]
-        dead = await read_topic(
-            bootstrap,
-            f"guakao.{service}.dlq",
-            match=lambda r, group=group: (
-                dict(r.headers).get("dlq.origin.offset") == str(huge_at).encode()
-                and dict(r.headers).get("dlq.consumer") == group.encode()
-                and dict(r.headers).get("dlq.origin.topic") == topic.encode()
-            ),
-        )
+
+        def parked_by(record: Any, group: str = group) -> bool:
+            headers = dict(record.headers)
+            return bool(
+                headers.get("dlq.origin.offset") == str(huge_at).encode()
+                and headers.get("dlq.consumer") == group.encode()
+                and headers.get("dlq.origin.topic") == topic.encode()
+            )
+
+        dead = await read_topic(bootstrap, f"guakao.{service}.dlq", match=parked_by)
         headers = dict(dead.headers)
         assert headers["dlq.truncated"] == b"true"
         assert headers["dlq.original-size"] == str(len(huge)).encode()

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 
 from guakao_devtools.infra import Infra, Progress
-from guakao_devtools.registry import REPO, SERVICES, STARTED
+from guakao_devtools.registry import REPO as REPO  # where `guakao` finds the repository
+from guakao_devtools.registry import SERVICES, STARTED
 
 # The services `make run` starts: those marked `started` in services.toml.
 BUILT_SERVICES = STARTED
