@@ -30,7 +30,7 @@ from guakao_shared import events as ev
 from guakao_shared.identity import Principal, Role, require_role
 from guakao_shared.paging import PageRequest, Slice
 from guakao_shared.process import definition
-from guakao_shared.refusals import Conflict, Invalid, NotFound, Refused
+from guakao_shared.refusals import Conflict, Invalid, NotFound
 
 READ_ALL = (Role.COMPLIANCE_OFFICER, Role.AUDITOR)
 DISPOSITION_STEP = ("aftercare", "dispose_records")
@@ -40,13 +40,8 @@ ALL_OF_A_CASE = PageRequest(limit=10_000)
 class ReasonRequired(Invalid):
     """Every access to the archive (and every export) says why."""
 
-    def __init__(self, detail: str) -> None:
-        Refused.__init__(
-            self,
-            f"reason: {detail}",
-            errors=[{"field": "reason", "rule": "required", "message": "say why you need it"}],
-        )
-        self.field, self.rule = "reason", "required"
+    def __init__(self, message: str) -> None:
+        super().__init__("reason", "required", message)
 
 
 class NotEligibleForDisposition(Conflict):

@@ -44,7 +44,7 @@ from archive_svc.service_layer.handlers import now
 from archive_svc.service_layer.unit_of_work import ArchiveUnitOfWork, Packages
 from guakao_shared.identity import Role, require_role
 from guakao_shared.paging import PageRequest
-from guakao_shared.refusals import Conflict, Invalid, NotFound, Refused
+from guakao_shared.refusals import Conflict, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,10 @@ class RecordsDisposedOf(Conflict):
 
 
 class NothingToExport(Invalid):
-    """The export names no record, or too many: said as a whole, not of one field."""
+    """The export names no record, or more than an export holds."""
 
-    def __init__(self, detail: str) -> None:
-        Refused.__init__(self, detail)
-        self.field, self.rule = "record_ids", "count"
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__("record_ids", rule, message)
 
 
 # ---- checkpoints ---------------------------------------------------------------------------
@@ -282,9 +281,9 @@ async def _records(
             raise NotFound(f"case {case_id} has no filed record")
         found.update((r.id, r) for r in in_case.items)
     if not found:
-        raise NothingToExport("name the records or the case to export")
+        raise NothingToExport("required", "name the records or the case to export")
     if len(found) > MAX_RECORDS:
-        raise NothingToExport(f"an export holds at most {MAX_RECORDS} records")
+        raise NothingToExport("max_records", f"an export holds at most {MAX_RECORDS} records")
     disposed = [str(r.id) for r in found.values() if r.disposition == "DISPOSED"]
     if disposed:
         raise RecordsDisposedOf(
