@@ -30,7 +30,6 @@ def register_risk(**overrides: Any) -> RegisterRisk:
         "impact": 4,
         "owner": "pm1",
         "mitigation": "Second supplier qualified by March",
-        "now": NOW,
     }
     return RegisterRisk(**{**fields, **overrides})
 

@@ -113,11 +113,6 @@ def test_an_applicant_may_not_register_risks(monitoring: httpx.Client) -> None:
     assert refused.json()["required_roles"] == ["project_manager", "process_admin"]
 
 
-def test_the_clock_override_dates_the_risk(monitoring: httpx.Client) -> None:
-    created = _register(monitoring, uuid.uuid4(), **{"X-Guakao-Clock": "2027-03-01T09:00:00Z"})
-    assert created.json()["raised_at"] == "2027-03-01T09:00:00Z"
-
-
 async def test_the_process_log_holds_every_service_s_events_for_a_case_in_order(
     monitoring: httpx.Client, draft: Any, applications: httpx.Client
 ) -> None:

@@ -66,6 +66,7 @@ async def test_a_registered_risk_is_stored_and_announced_with_its_rating(
     await uow.commit()
 
     assert uow.risks.rows == [risk]
+    assert risk.raised_at == uow.clock_at  # the runtime's clock, never the command's
     [announced] = uow.events(RiskRegistered)
     assert (announced.risk_id, announced.score, announced.level) == (risk.id, 20, "CRITICAL")
     assert uow.published[0].case_id == CASE_ID

@@ -8,6 +8,7 @@ repositories to in-memory fakes in `__init__`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -46,7 +47,9 @@ class RecordingUnitOfWork:
 
     service = "test"
 
-    def __init__(self) -> None:
+    def __init__(self, now: datetime = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)) -> None:
+        self.clock_at = now  # tests move it forward by assigning
+        self._clock = lambda: self.clock_at
         self._pending: list[Envelope] = []
         self.published: list[Envelope] = []
         self.commits = 0

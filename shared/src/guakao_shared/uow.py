@@ -6,6 +6,8 @@ relay is woken by a NOTIFY that PostgreSQL delivers only when the transaction co
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -24,10 +26,22 @@ class SqlAlchemyUnitOfWork:
 
     session: AsyncSession
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], *, service: str) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        service: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._session_factory = session_factory
         self.service = service
+        self._clock = clock
         self._pending: list[Envelope] = []
+
+    def now(self) -> datetime:
+        """The time a use case acts at: the runtime's clock. Kept out of commands, so that a
+        retried command fingerprints the same as the first."""
+        return self._clock()
 
     async def __aenter__(self) -> Self:
         self.session = self._session_factory()

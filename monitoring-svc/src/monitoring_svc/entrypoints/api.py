@@ -8,7 +8,7 @@ import uuid
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from guakao_shared.api import IdempotencyKey, Now, Page, Paging, command_response
+from guakao_shared.api import IdempotencyKey, Page, Paging, command_response
 from guakao_shared.auth import CurrentUser
 from monitoring_svc.entrypoints.deps import Bus
 from monitoring_svc.entrypoints.schemas import ProcessEventRead, RiskCreate, RiskRead
@@ -29,10 +29,9 @@ async def register_risk(
     body: RiskCreate,
     user: CurrentUser,
     bus: Bus,
-    now: Now,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
-    command = RegisterRisk(actor=user, case_id=case_id, now=now, **body.model_dump())
+    command = RegisterRisk(actor=user, case_id=case_id, **body.model_dump())
     result = await bus.run(
         command, handlers.register_risk, present=RiskRead.of, idempotency_key=key, status_code=201
     )

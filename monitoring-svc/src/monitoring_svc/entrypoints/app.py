@@ -17,7 +17,7 @@ SERVICE = "monitoring"
 
 
 def unit_of_work(runtime: ServiceRuntime[MonitoringUnitOfWork]) -> MonitoringUnitOfWork:
-    return MonitoringUnitOfWork(runtime.session_factory, service=SERVICE)
+    return MonitoringUnitOfWork(runtime.session_factory, service=SERVICE, clock=runtime.clock.now)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

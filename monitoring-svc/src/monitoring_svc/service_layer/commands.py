@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from guakao_shared.commands import Command
 
@@ -18,4 +17,3 @@ class RegisterRisk(Command):
     impact: int
     owner: str
     mitigation: str
-    now: datetime

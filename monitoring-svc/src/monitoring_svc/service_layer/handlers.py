@@ -36,7 +36,7 @@ async def register_risk(cmd: RegisterRisk, uow: MonitoringUnitOfWork) -> Risk:
         owner=cmd.owner,
         mitigation=cmd.mitigation,
         raised_by=cmd.actor.sub,
-        now=cmd.now,
+        now=uow.now(),
     )
     await uow.risks.add(risk)
     for event in risk.events:
