@@ -99,6 +99,7 @@ async def test_a_record_just_under_the_size_limit_does_not_wedge_its_partition(
             headers = dict(record.headers)
             return bool(
                 headers.get("dlq.origin.offset") == str(huge_at).encode()
+                and headers.get("dlq.origin.partition") == str(partition).encode()
                 and headers.get("dlq.consumer") == group.encode()
                 and headers.get("dlq.origin.topic") == topic.encode()
             )
@@ -124,6 +125,7 @@ async def test_a_record_with_a_null_or_binary_header_is_dead_lettered_and_passed
         "guakao.applications.dlq",
         match=lambda r: (
             dict(r.headers).get("dlq.origin.offset") == str(odd_at).encode()
+            and dict(r.headers).get("dlq.origin.partition") == str(partition).encode()
             and dict(r.headers).get("dlq.origin.topic") == topic.encode()
         ),
     )

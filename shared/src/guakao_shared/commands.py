@@ -115,24 +115,3 @@ def _json_ready(body: Any) -> Any:
     if hasattr(body, "model_dump"):
         return body.model_dump(mode="json")
     return body
-
-
-async def run_command(  # TEMP-COMPAT: routes not yet on the bus; removed once all are
-    uow: Any,
-    execute: Callable[[Any], Awaitable[Any]],
-    *,
-    principal: str,
-    idempotency_key: str | None,
-    request: tuple[Any, ...],
-    status_code: int = 200,
-) -> CommandResult:
-    fp = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
-    async with uow:
-        if idempotency_key:
-            stored = await uow.idempotency.claim(principal, idempotency_key, fp)
-            if stored is not None:
-                return CommandResult(stored.status_code, stored.body, replayed=True)
-        body = await execute(uow)
-        await uow.idempotency.save(status_code, body)
-        await uow.commit()
-    return CommandResult(status_code, body)

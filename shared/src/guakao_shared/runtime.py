@@ -93,7 +93,7 @@ class ServiceRuntime(Generic[U]):
         service: str,
         settings: ServiceSettings,
         *,
-        unit_of_work: Callable[[ServiceRuntime[U]], U] | None = None,  # TEMP-COMPAT: required
+        unit_of_work: Callable[[ServiceRuntime[U]], U],
     ) -> None:
         self.service = service
         self.settings = settings
@@ -136,17 +136,14 @@ class ServiceRuntime(Generic[U]):
             allow_override=settings.allow_clock_override,
             setting=f"{settings.model_config.get('env_prefix', '')}ALLOW_CLOCK_OVERRIDE",
         )
-        self._make_uow: Any = unit_of_work or (  # TEMP-COMPAT: required once all pass one
-            lambda rt: SqlAlchemyUnitOfWork(rt.session_factory, service=rt.service)
-        )
+        self._make_uow = unit_of_work
         self.bus: CommandBus[U] = CommandBus(self.unit_of_work)
         self.consumers: list[InboxConsumer[U]] = []
         self.background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._broker_started = asyncio.Event()
 
     def unit_of_work(self) -> U:
-        uow: U = self._make_uow(self)
-        return uow
+        return self._make_uow(self)
 
     def consumer(self, name: str, *, topics: Sequence[str]) -> InboxConsumer[U]:
         """An idempotent consumer group `<service>.<name>` on `topics`; add handlers with `.on`."""
@@ -159,22 +156,6 @@ class ServiceRuntime(Generic[U]):
             retry_backoff_s=self.settings.consumer_retry_backoff_s,
         )
         consumer.subscribe(*topics)
-        self.consumers.append(consumer)
-        return consumer
-
-    def add_consumer(  # TEMP-COMPAT: the old registration, until every service is migrated
-        self, name: str, *, topic: Any, uow_factory: Any, handlers: Mapping[str, Any]
-    ) -> InboxConsumer[Any]:
-        consumer: InboxConsumer[Any] = InboxConsumer(
-            service=self.service,
-            name=name,
-            uow_factory=uow_factory,
-            broker=self.broker,
-            max_attempts=self.settings.consumer_max_attempts,
-            retry_backoff_s=self.settings.consumer_retry_backoff_s,
-        )
-        consumer._handlers.update(handlers)
-        consumer.subscribe(*([topic] if isinstance(topic, str) else topic))
         self.consumers.append(consumer)
         return consumer
 

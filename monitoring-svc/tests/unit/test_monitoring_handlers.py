@@ -48,6 +48,9 @@ class MemoryLog:
 
 
 class FakeMonitoringUnitOfWork(RecordingUnitOfWork, MonitoringUnitOfWork):
+    risks: MemoryRisks
+    process_log: MemoryLog
+
     def __init__(self) -> None:
         super().__init__()
         self.risks = MemoryRisks()

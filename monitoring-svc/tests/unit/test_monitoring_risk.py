@@ -52,7 +52,7 @@ def test_the_level_follows_likelihood_times_impact(
 def test_ratings_outside_one_to_five_are_refused_naming_the_field(field: str, value: int) -> None:
     ratings = {"likelihood": 3, "impact": 3, field: value}
     with pytest.raises(InvalidRisk) as refused:
-        _risk(**ratings)
+        _risk(likelihood=ratings["likelihood"], impact=ratings["impact"])
     assert refused.value.problem_extra["errors"][0]["field"] == field
     assert refused.value.problem_extra["errors"][0]["rule"] == "scale_1_to_5"
 
