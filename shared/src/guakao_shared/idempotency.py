@@ -7,8 +7,6 @@ stored answer, so two racing retries still have one effect.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +25,6 @@ class StoredResponse:
 
 class IdempotencyKeyReused(Exception):
     """The key was used before for a different request."""
-
-
-def fingerprint(*parts: Any) -> str:
-    raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class IdempotencyStore:
