@@ -47,7 +47,8 @@ def _infra(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from guakao_shared.auth import Role, issue_dev_token
+    from guakao_shared.auth import issue_dev_token
+    from guakao_shared.identity import Role
 
     known = {r.value for r in Role}
     unknown = [r for r in args.role if r not in known]
