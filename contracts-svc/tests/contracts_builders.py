@@ -270,7 +270,7 @@ class FakeContractsUnitOfWork(RecordingUnitOfWork, ContractsUnitOfWork):
     real renderer, clause library and built-in signature provider, and a clock stopped at T0."""
 
     def __init__(self, *contracts: Contract) -> None:
-        RecordingUnitOfWork.__init__(self)
+        RecordingUnitOfWork.__init__(self, T0)
         self.memory = InMemoryContracts(*contracts)
         self.contracts = self.memory
         self.memory_documents = MemoryDocuments()
@@ -279,7 +279,6 @@ class FakeContractsUnitOfWork(RecordingUnitOfWork, ContractsUnitOfWork):
         self.signatures = BuiltinSignatureProvider(b"test-secret")
         self.library = LIB
         self.reminder_days = (30, 15, 7)
-        self.clock = lambda: T0
 
     def stored(self, contract_id: uuid.UUID) -> Contract:
         return self.memory.rows[contract_id]

@@ -179,15 +179,11 @@ class FakeApprovalsUnitOfWork(RecordingUnitOfWork, ApprovalsUnitOfWork):
     records: MemoryRecords
 
     def __init__(self, *people: Person) -> None:
-        super().__init__()
+        super().__init__(NOW)
         self.cases = MemoryCases()
         self.people = MemoryPeople(*people)
         self.delegations = MemoryDelegations()
         self.records = MemoryRecords()
-        self.time = NOW
-
-    def now(self) -> datetime:
-        return self.time
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from guakao_shared.clock import Clock
 from guakao_shared.commands import CommandBus, CommandResult
 from guakao_shared.paging import MAX_LIMIT, PageRequest, Slice
 
@@ -38,6 +39,16 @@ def command_response(result: CommandResult) -> JSONResponse:
 def command_bus(request: Request) -> CommandBus[Any]:
     bus: CommandBus[Any] = request.app.state.runtime.bus
     return bus
+
+
+def runtime_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.runtime.clock
+    return clock
+
+
+# The runtime's clock, for a time named in a request body (a sweep's `now`): `clock.now(body.now)`
+# refuses it unless the service allows clock overrides.
+RuntimeClock = Annotated[Clock, Depends(runtime_clock)]
 
 
 def clock(

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from approvals_svc.entrypoints.deps import Bus, RuntimeClock
+from approvals_svc.entrypoints.deps import Bus
 from approvals_svc.entrypoints.schemas import (
     ApprovalCaseRead,
     DecisionCreate,
@@ -37,7 +37,7 @@ from approvals_svc.service_layer.commands import (
     Transfer,
     Withdraw,
 )
-from guakao_shared.api import IdempotencyKey, Page, Paging, command_response
+from guakao_shared.api import IdempotencyKey, Page, Paging, RuntimeClock, command_response
 from guakao_shared.auth import CurrentUser
 
 router = APIRouter(prefix="/v1", tags=["approvals"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -58,10 +58,6 @@ class RecordStore(Protocol):
     async def put(self, *, key: str, body: bytes, filename: str) -> DocumentRef: ...
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class ApprovalsUnitOfWork(SqlAlchemyUnitOfWork):
     cases: ApprovalCases
     people: People
@@ -74,21 +70,15 @@ class ApprovalsUnitOfWork(SqlAlchemyUnitOfWork):
         *,
         service: str,
         records: RecordStore,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime],
     ) -> None:
-        super().__init__(session_factory, service=service)
+        super().__init__(session_factory, service=service, clock=clock)
         self.records = records
-        self._clock = clock
 
     def _open(self) -> None:
         self.cases = SqlAlchemyApprovalRepository(self.session)
         self.people = SqlAlchemyPeople(self.session)
         self.delegations = SqlAlchemyDelegations(self.session)
-
-    def now(self) -> datetime:
-        """The time a use case acts at (kept out of commands: a retried command with its
-        Idempotency-Key must fingerprint the same)."""
-        return self._clock()
 
     async def directory(self) -> Directory:
         return await self.people.directory()

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from contracts_svc.domain.model import Status
-from contracts_svc.entrypoints.deps import Bus, RuntimeClock
+from contracts_svc.entrypoints.deps import Bus
 from contracts_svc.entrypoints.schemas import (
     AmendmentCreate,
     ClausePut,
@@ -39,7 +39,7 @@ from contracts_svc.service_layer.commands import (
     Sign,
     SubmitForApproval,
 )
-from guakao_shared.api import IdempotencyKey, Page, Paging, command_response
+from guakao_shared.api import IdempotencyKey, Page, Paging, RuntimeClock, command_response
 from guakao_shared.auth import CurrentUser
 
 router = APIRouter(prefix="/v1", tags=["contracts"])

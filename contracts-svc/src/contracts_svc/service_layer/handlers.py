@@ -217,7 +217,7 @@ async def draft_from_plan(
         proposed_terms=payload.plan.contract_terms,
         mandatory_clauses=tuple(process.mandatory_clauses),
         library=uow.library,
-        now=uow.clock(),
+        now=uow.now(),
     )
     contract.process_version = payload.process_version
     await _render_new_versions(contract, uow)
@@ -241,7 +241,7 @@ async def edit_clause(cmd: EditClause, uow: ContractsUnitOfWork) -> Contract:
         by=cmd.actor.sub,
         roles=cmd.actor.roles,
         library=uow.library,
-        now=uow.clock(),
+        now=uow.now(),
     )
     await _render_new_versions(c, uow)
     await uow.contracts.save(c)
@@ -250,7 +250,7 @@ async def edit_clause(cmd: EditClause, uow: ContractsUnitOfWork) -> Contract:
 
 async def set_parties(cmd: SetParties, uow: ContractsUnitOfWork) -> Contract:
     c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
-    c.set_parties(cmd.parties, by=cmd.actor.sub, roles=cmd.actor.roles, now=uow.clock())
+    c.set_parties(cmd.parties, by=cmd.actor.sub, roles=cmd.actor.roles, now=uow.now())
     await _render_new_versions(c, uow)
     await uow.contracts.save(c)
     return c
@@ -258,7 +258,7 @@ async def set_parties(cmd: SetParties, uow: ContractsUnitOfWork) -> Contract:
 
 async def set_obligations(cmd: SetObligations, uow: ContractsUnitOfWork) -> Contract:
     c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
-    c.set_obligations(cmd.obligations, by=cmd.actor.sub, roles=cmd.actor.roles, now=uow.clock())
+    c.set_obligations(cmd.obligations, by=cmd.actor.sub, roles=cmd.actor.roles, now=uow.now())
     await _render_new_versions(c, uow)
     await uow.contracts.save(c)
     return c
@@ -271,14 +271,14 @@ async def assign_custodian(cmd: AssignCustodian, uow: ContractsUnitOfWork) -> Co
             "assigning the custodian requires legal, process_admin or the current custodian",
             required_roles=["legal", "process_admin"],
         )
-    c.assign_custodian(cmd.custodian, by=cmd.actor.sub, reason=cmd.reason, now=uow.clock())
+    c.assign_custodian(cmd.custodian, by=cmd.actor.sub, reason=cmd.reason, now=uow.now())
     await uow.contracts.save(c)
     return c
 
 
 async def amend(cmd: Amend, uow: ContractsUnitOfWork) -> Contract:
     c = await _visible(uow, cmd.contract_id, cmd.actor, for_update=True)
-    c.amend(by=cmd.actor.sub, roles=cmd.actor.roles, reason=cmd.reason, now=uow.clock())
+    c.amend(by=cmd.actor.sub, roles=cmd.actor.roles, reason=cmd.reason, now=uow.now())
     await _render_new_versions(c, uow)
     await uow.contracts.save(c)
     return c
@@ -292,7 +292,7 @@ async def review(cmd: ReviewVersion, uow: ContractsUnitOfWork) -> Contract:
         roles=cmd.actor.roles,
         verdict=cmd.verdict,
         comment=cmd.comment,
-        now=uow.clock(),
+        now=uow.now(),
     )
     await uow.contracts.save(c)
     return c
@@ -347,7 +347,7 @@ async def sign(cmd: Sign, uow: ContractsUnitOfWork) -> Contract:
         role=role,
         method=evidence.method,
         evidence=evidence.evidence,
-        now=uow.clock(),
+        now=uow.now(),
     )
     await uow.contracts.save(c)
     await _publish_signed(uow, c, ev.Actor.of(cmd.actor))
@@ -459,7 +459,7 @@ async def record_filing_failed(
     if c is not None and c.filing_failed(
         version=payload.source_version,
         reason=payload.reason,
-        now=uow.clock(),
+        now=uow.now(),
         retryable=payload.retryable,
     ):
         await uow.contracts.save(c)

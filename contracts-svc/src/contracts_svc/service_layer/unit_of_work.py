@@ -82,9 +82,9 @@ class ContractsUnitOfWork(SqlAlchemyUnitOfWork):
         reminder_days: tuple[int, ...],
         clock: Callable[[], datetime],
     ) -> None:
-        super().__init__(session_factory, service=service)
+        super().__init__(session_factory, service=service, clock=clock)
         self.documents, self.renderer, self.signatures = documents, renderer, signatures
-        self.library, self.reminder_days, self.clock = library, reminder_days, clock
+        self.library, self.reminder_days = library, reminder_days
 
     def _open(self) -> None:
         self.contracts = SqlAlchemyContractRepository(self.session)

@@ -135,14 +135,13 @@ class MemoryDocuments:
 
 class FakeApplicationsUnitOfWork(RecordingUnitOfWork, ApplicationsUnitOfWork):
     def __init__(self, *, now: datetime = NOW) -> None:
-        super().__init__()
+        super().__init__(now)
         self.memory = MemoryApplications()
         self.store = MemoryDocuments()
         self.applications = self.memory
         self.documents = self.store
         self.documents_bucket = "guakao-applications"
         self.max_upload_bytes = UPLOAD_LIMIT
-        self.now = lambda: now
 
     def holding(self, app: Application) -> Application:
         """Arrange: the repository holds `app` (as it would after earlier commands)."""

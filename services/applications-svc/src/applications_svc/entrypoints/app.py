@@ -34,7 +34,7 @@ def unit_of_work(runtime: ServiceRuntime[ApplicationsUnitOfWork]) -> Application
         documents=runtime.documents,
         documents_bucket=settings.documents_bucket,
         max_upload_bytes=settings.max_upload_bytes,
-        now=runtime.clock.now,
+        clock=runtime.clock.now,
     )
 
 

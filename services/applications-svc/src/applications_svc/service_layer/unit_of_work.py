@@ -64,7 +64,6 @@ class ApplicationsUnitOfWork(SqlAlchemyUnitOfWork):
     documents: DocumentStore
     documents_bucket: str
     max_upload_bytes: int
-    now: Callable[[], datetime]
 
     def __init__(
         self,
@@ -74,13 +73,12 @@ class ApplicationsUnitOfWork(SqlAlchemyUnitOfWork):
         documents: DocumentStore,
         documents_bucket: str,
         max_upload_bytes: int,
-        now: Callable[[], datetime],
+        clock: Callable[[], datetime],
     ) -> None:
-        super().__init__(session_factory, service=service)
+        super().__init__(session_factory, service=service, clock=clock)
         self.documents = documents
         self.documents_bucket = documents_bucket
         self.max_upload_bytes = max_upload_bytes
-        self.now = now
 
     def _open(self) -> None:
         self.applications = SqlAlchemyApplicationRepository(self.session)
