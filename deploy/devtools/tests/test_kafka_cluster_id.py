@@ -13,7 +13,7 @@ def test_a_cluster_id_never_starts_with_a_dash() -> None:
     # the first uuid encodes to an id starting with "-", which the storage tool reads as a flag
     dashed = uuid.UUID(bytes=base64.urlsafe_b64decode("-" + "A" * 21 + "=="))
     plain = uuid.UUID(int=1)
-    with mock.patch.object(infra.uuid, "uuid4", side_effect=[dashed, plain]):
+    with mock.patch("uuid.uuid4", side_effect=[dashed, plain]):
         cluster_id = infra._kafka_cluster_id()
 
     assert not cluster_id.startswith("-")
