@@ -22,8 +22,14 @@ from guakao_shared.events import (
     ApprovalReminder,
     ApprovalRequested,
     ApprovalReturned,
+    ApprovalStepClosed,
+    ApprovalStepOpened,
+    ApprovalTaskAssigned,
+    ApprovalTaskDecided,
+    ApprovalTaskStarted,
     ApprovalWithdrawn,
     ArchivedDocument,
+    CaseStatusChanged,
     ContractExpiring,
     ContractFilingRequested,
     ContractSigned,
@@ -53,6 +59,20 @@ DOCUMENT = {
     "content_type": "application/pdf",
     "filename": "proposal.pdf",
     "document_type": "proposal",
+}
+
+TASK_ID = uuid.UUID("22222222-2222-2222-2222-222222222222")
+# What every event of one step of an approval case carries.
+FLOW = {
+    "approval_case_id": uuid.UUID("33333333-3333-3333-3333-333333333333"),
+    "request_id": uuid.UUID("44444444-4444-4444-4444-444444444444"),
+    "subject_type": "application",
+    "subject_id": CASE_ID,
+    "policy": "application.necessity_review",
+    "process_version": 1,
+    "step": "committee approval",
+    "step_index": 1,
+    "round": 2,
 }
 
 SAMPLES: dict[tuple[str, int], EventData] = {
@@ -217,6 +237,55 @@ SAMPLES: dict[tuple[str, int], EventData] = {
         subject_id=CASE_ID,
         step="necessity review",
         escalated_to_role="process_admin",
+    ),
+    ("application.status_changed", 1): CaseStatusChanged(
+        application_id=CASE_ID,
+        from_status="SUBMITTED",
+        to_status="APPROVED",
+        stage=1,
+        process_version=1,
+        applicant="alice",
+        department="it",
+        requested_funds=Money(amount=Decimal("120000.50"), currency="CNY"),
+        note="necessary",
+        changed_at=datetime(2027, 1, 4, 9, 30, tzinfo=UTC),
+    ),
+    ("approval.step_opened", 1): ApprovalStepOpened(
+        **FLOW,
+        mode="quorum",
+        time_limit_hours=120,
+        requester="alice",
+        department="it",
+        opened_at=datetime(2027, 1, 4, 9, tzinfo=UTC),
+        due_at=datetime(2027, 1, 9, 9, tzinfo=UTC),
+    ),
+    ("approval.task_assigned", 1): ApprovalTaskAssigned(
+        **FLOW,
+        task_id=TASK_ID,
+        assignee="cm2",
+        reason="transfer",
+        replaces_task_id=uuid.uuid4(),
+        assigned_at=datetime(2027, 1, 4, 10, tzinfo=UTC),
+    ),
+    ("approval.task_started", 1): ApprovalTaskStarted(
+        **FLOW,
+        task_id=TASK_ID,
+        started_by="dora",
+        on_behalf_of="cm2",
+        started_at=datetime(2027, 1, 5, 9, tzinfo=UTC),
+    ),
+    ("approval.task_decided", 1): ApprovalTaskDecided(
+        **FLOW,
+        task_id=TASK_ID,
+        action="return",
+        decided_by="dora",
+        on_behalf_of="cm2",
+        rule="application.necessity_review@v1/committee approval/quorum",
+        return_to="necessity review",
+        decided_at=datetime(2027, 1, 5, 11, tzinfo=UTC),
+    ),
+    ("approval.step_closed", 1): ApprovalStepClosed(
+        **FLOW, outcome="returned", closed_at=datetime(2027, 1, 5, 11, tzinfo=UTC)
     ),
     ("risk.registered", 1): RiskRegistered(
         risk_id=uuid.uuid4(),

@@ -157,6 +157,24 @@ class PlanApproved(EventData):
     budget_total: Money | None = None
 
 
+class CaseStatusChanged(EventData):
+    """The case (application) moved from one status of its lifecycle to another."""
+
+    event_type: ClassVar[str] = "application.status_changed"
+    schema_version: ClassVar[int] = 1
+
+    application_id: uuid.UUID
+    from_status: str | None = None  # None: the case was created
+    to_status: NonEmpty
+    stage: Annotated[int, Field(ge=1, le=7)]  # the process stage of `to_status`
+    process_version: int | None = None  # frozen at the first submission
+    applicant: NonEmpty
+    department: NonEmpty
+    requested_funds: Money | None = None
+    note: str | None = None
+    changed_at: datetime
+
+
 # ---- approvals ---------------------------------------------------------------------------
 
 # An open set (application, plan, contract, acceptance, disposition, ...): each consumer acts on
@@ -242,6 +260,94 @@ class ApprovalEscalated(EventData):
     subject_id: uuid.UUID
     step: NonEmpty
     escalated_to_role: NonEmpty
+
+
+# The flow inside an approval case, for the process monitoring log: a step opens (again, after a
+# return), its tasks are assigned (at opening, by transfer, by an added signer, on escalation),
+# someone starts work on a task, decides it, and the step closes. Each says when it happened.
+
+ApprovalAction = Literal["approve", "reject", "return"]
+
+
+class ApprovalFlowEvent(EventData):
+    """Common shape of the events of one step (and round) of an approval case."""
+
+    approval_case_id: uuid.UUID
+    request_id: uuid.UUID
+    subject_type: SubjectType
+    subject_id: uuid.UUID
+    policy: NonEmpty
+    process_version: Annotated[int, Field(ge=1)]
+    step: NonEmpty
+    step_index: Annotated[int, Field(ge=0)]
+    round: Annotated[int, Field(ge=1)]
+
+
+class ApprovalStepOpened(ApprovalFlowEvent):
+    """A step opened: the first time, or again after a return (a new round)."""
+
+    event_type: ClassVar[str] = "approval.step_opened"
+    schema_version: ClassVar[int] = 1
+
+    mode: Literal["any", "all", "quorum", "weighted"]
+    time_limit_hours: Annotated[float, Field(gt=0)]
+    requester: NonEmpty
+    department: NonEmpty
+    opened_at: datetime
+    due_at: datetime
+
+
+class ApprovalTaskAssigned(ApprovalFlowEvent):
+    """A task of the step: to a named user or pooled to a role (in a department)."""
+
+    event_type: ClassVar[str] = "approval.task_assigned"
+    schema_version: ClassVar[int] = 1
+
+    task_id: uuid.UUID
+    assignee: str | None = None
+    pool_role: str | None = None
+    pool_department: str | None = None
+    escalation: bool = False
+    reason: Literal["step_opened", "transfer", "signer_added", "escalation"]
+    replaces_task_id: uuid.UUID | None = None  # a transfer: the task handed on, now closed
+    assigned_at: datetime
+
+
+class ApprovalTaskStarted(ApprovalFlowEvent):
+    """Someone started work on a task (claimed it): waiting ends, working begins."""
+
+    event_type: ClassVar[str] = "approval.task_started"
+    schema_version: ClassVar[int] = 1
+
+    task_id: uuid.UUID
+    started_by: NonEmpty
+    on_behalf_of: str | None = None
+    started_at: datetime
+
+
+class ApprovalTaskDecided(ApprovalFlowEvent):
+    """A task was decided: approve, reject or return, directly or for a delegator."""
+
+    event_type: ClassVar[str] = "approval.task_decided"
+    schema_version: ClassVar[int] = 1
+
+    task_id: uuid.UUID
+    action: ApprovalAction
+    decided_by: NonEmpty
+    on_behalf_of: str | None = None
+    rule: str | None = None
+    return_to: str | None = None
+    decided_at: datetime
+
+
+class ApprovalStepClosed(ApprovalFlowEvent):
+    """The step's round ended: its open tasks close with it."""
+
+    event_type: ClassVar[str] = "approval.step_closed"
+    schema_version: ClassVar[int] = 1
+
+    outcome: Literal["approved", "rejected", "returned", "withdrawn"]
+    closed_at: datetime
 
 
 # ---- contracts -----------------------------------------------------------------------------
@@ -394,6 +500,7 @@ EVENT_TYPES: dict[tuple[str, int], type[EventData]] = {
         ApplicationSubmitted,
         ApplicationWithdrawn,
         PlanApproved,
+        CaseStatusChanged,
         ApprovalRequested,
         ApprovalGranted,
         ApprovalRejected,
@@ -401,6 +508,11 @@ EVENT_TYPES: dict[tuple[str, int], type[EventData]] = {
         ApprovalWithdrawn,
         ApprovalReminder,
         ApprovalEscalated,
+        ApprovalStepOpened,
+        ApprovalTaskAssigned,
+        ApprovalTaskStarted,
+        ApprovalTaskDecided,
+        ApprovalStepClosed,
         ContractSigned,
         ContractFilingRequested,
         ContractExpiring,
