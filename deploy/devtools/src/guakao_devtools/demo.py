@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from guakao_shared.auth import issue_dev_token
+from guakao_shared.process import definition
 
 PEOPLE = {
     "alice": ("it", ["applicant"], "hank"),
@@ -35,15 +36,7 @@ PEOPLE = {
     "victor": ("vendor", ["applicant"], None),
 }
 MATERIALS = ("feasibility_study", "resource_request", "risk_assessment")
-CLAUSES = (
-    "scope_of_cooperation",
-    "responsibilities",
-    "fund_management",
-    "technical_standards",
-    "ip_ownership",
-    "breach_liability",
-    "risk_allocation",
-)
+CLAUSES = tuple(definition().mandatory_clauses)  # the plan proposes a term for each
 
 
 class DemoError(RuntimeError):

@@ -5,9 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
 
 from applications_svc.domain.model import (
     STAGE_OF_STATUS,
@@ -22,6 +29,7 @@ from applications_svc.domain.model import (
     Risk,
 )
 from applications_svc.service_layer.handlers import mandatory_clauses
+from guakao_shared.process import definition
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -119,16 +127,20 @@ class WithdrawCreate(Strict):
 ClauseText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 
 
-class ContractTerms(Strict):
-    """One proposed term per mandatory contract clause (stage 3 drafts from these)."""
-
-    scope_of_cooperation: ClauseText = ""
-    responsibilities: ClauseText = ""
-    fund_management: ClauseText = ""
-    technical_standards: ClauseText = ""
-    ip_ownership: ClauseText = ""
-    breach_liability: ClauseText = ""
-    risk_allocation: ClauseText = ""
+if TYPE_CHECKING:
+    ContractTerms = Strict
+else:
+    # One proposed term per mandatory contract clause of the process definition (stage 3
+    # drafts from these): the fields are the definition's clauses, so the two cannot drift.
+    ContractTerms = create_model(
+        "ContractTerms",
+        __base__=Strict,
+        __doc__="One proposed term per mandatory contract clause (stage 3 drafts from these).",
+        **{
+            clause: (ClauseText, Field(default="", description=title))
+            for clause, title in definition().mandatory_clauses.items()
+        },
+    )
 
 
 class TechnicalSection(Strict):
