@@ -34,6 +34,7 @@ from guakao_shared.identity import Role, require_role
 from guakao_shared.inbox import InboxConsumer
 from guakao_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from guakao_shared.objectstore import S3DocumentStore
+from guakao_shared.openapi import install_openapi
 from guakao_shared.outbox import OutboxRelay, Retention
 from guakao_shared.problems import ProblemError, install_problem_handlers
 from guakao_shared.process import definition
@@ -311,6 +312,7 @@ class ServiceRuntime(Generic[U]):
         async def metrics() -> Response:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+        install_openapi(app)  # every refusal documented, as problem+json
         app.add_middleware(
             RequestGuard,
             verifier=self.verifier,
